@@ -1,0 +1,111 @@
+/**
+ * The one contract between the UI and the core. Electron's preload exposes exactly this over IPC, and the
+ * headless API serves exactly this over HTTP + WebSocket. Channels are `domain/verb`; each has a request
+ * schema (validated at the trust boundary, in the core) and a response type. Events flow core -> UI.
+ * Renaming a channel breaks the build of both sides, not the user.
+ */
+import { z } from 'zod'
+import {
+  hostnameSchema,
+  ipv4Schema,
+  rackSchema,
+  settingsPatchSchema,
+  type Image,
+  type Node,
+  type Rack,
+  type Settings,
+  type DhcpMode,
+} from '../core/inventory/schema'
+
+/** What the boot stack is doing right now; shown in the status bar. */
+export interface StackStatus {
+  state: 'stopped' | 'starting' | 'running' | 'stopping' | 'failed'
+  interface: string | null
+  dhcp: { mode: DhcpMode; listening: string | null }
+  tftp: { listening: string | null }
+  http: { listening: string | null }
+  error: string | null
+}
+
+export interface AppStatus {
+  version: string
+  dataDir: string
+  headless: boolean
+  stack: StackStatus
+}
+
+const empty = z.object({}).strict()
+
+const channel = <Req extends z.ZodType, Res>(request: Req) => ({
+  request,
+  response: undefined as unknown as Res,
+})
+
+const settingsUpdateRequest = settingsPatchSchema
+const nodeAddRequest = z
+  .object({
+    name: hostnameSchema,
+    /** Any common MAC spelling; the core normalises it and names the bad input when it cannot. */
+    mac: z.string().optional(),
+    ip: ipv4Schema.optional(),
+    rack: hostnameSchema.optional(),
+    slot: z.number().int().min(1).max(60).optional(),
+    image: z.string().optional(),
+  })
+  .strict()
+const nameRequest = z.object({ name: z.string().min(1) }).strict()
+
+export const channels = {
+  'app/status': channel<typeof empty, AppStatus>(empty),
+  'settings/get': channel<typeof empty, Settings>(empty),
+  'settings/update': channel<typeof settingsUpdateRequest, Settings>(settingsUpdateRequest),
+  'nodes/list': channel<typeof empty, Node[]>(empty),
+  'nodes/add': channel<typeof nodeAddRequest, Node>(nodeAddRequest),
+  'nodes/remove': channel<typeof nameRequest, { removed: string }>(nameRequest),
+  'racks/list': channel<typeof empty, Rack[]>(empty),
+  'racks/upsert': channel<typeof rackSchema, Rack>(rackSchema),
+  'racks/remove': channel<typeof nameRequest, { removed: string }>(nameRequest),
+  'images/list': channel<typeof empty, Image[]>(empty),
+  'stack/status': channel<typeof empty, StackStatus>(empty),
+} as const
+
+export type Channel = keyof typeof channels
+export type RequestOf<C extends Channel> = z.input<(typeof channels)[C]['request']>
+export type ParsedRequestOf<C extends Channel> = z.output<(typeof channels)[C]['request']>
+export type ResponseOf<C extends Channel> = (typeof channels)[C]['response']
+
+/** Events pushed from the core to every connected UI. */
+export interface Events {
+  'stack/changed': StackStatus
+  'nodes/changed': { nodes: Node[] }
+  'settings/changed': Settings
+  'log/line': { level: 'info' | 'warn' | 'error'; message: string; time: string }
+}
+export type EventName = keyof Events
+
+/** A failed call, as the UI sees it: what went wrong, where (`field`), and the fix when there is one. */
+export interface ContractError {
+  code: 'bad-request' | 'not-found' | 'conflict' | 'internal' | 'unauthorized'
+  message: string
+  details?: string[]
+}
+
+export type CallResult<C extends Channel> =
+  { ok: true; value: ResponseOf<C> } | { ok: false; error: ContractError }
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name)
+}
+
+/** Handlers implement every channel; the type makes a missing or misnamed one a build error. */
+export type Handlers = { [C in Channel]: (request: ParsedRequestOf<C>) => Promise<ResponseOf<C>> }
+
+/** Electron preload exposes this object as `window.rackboot`; the WebSocket client offers the same. */
+export interface ContractClient {
+  call<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>>
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void
+}
+
+/** IPC channel names used by Electron (one invoke channel, one event channel). */
+export const IPC_INVOKE = 'rackboot:call'
+export const IPC_EVENT = 'rackboot:event'
