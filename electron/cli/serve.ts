@@ -1,0 +1,173 @@
+/**
+ * `rackboot serve`: the headless Rackboot. Opens the store, starts the boot stack (loopback only unless an
+ * interface is chosen), serves the UI and the contract on loopback with a per-run token, prints exactly one
+ * `rackboot ready {json}` line on stdout, and on SIGINT/SIGTERM closes every socket and flushes the store.
+ */
+import { readFile, writeFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Rackboot } from '../core/rackboot'
+import {
+  settingsPatchSchema,
+  describeIssues,
+  type DhcpMode,
+  type SettingsPatch,
+} from '../core/inventory/schema'
+import { startApiServer, type ApiServer } from '../core/api/server'
+import { ipxeRoots, rendererRoot } from '../core/paths'
+import { ipToInt } from '../core/util/ipv4'
+import { RackbootError, errorMessage } from '../core/util/result'
+import type { Logger } from '../core/util/logger'
+import { UsageError, type CliIo } from './io'
+
+export interface ServeOptions {
+  dataDir: string
+  config?: string
+  interface?: string
+  dhcpMode?: DhcpMode
+  pool?: string
+  httpPort?: number
+  tftpPort?: number
+  uiHost: string
+  uiPort: number
+  files?: string
+  force?: boolean
+  resetStore?: boolean
+}
+
+/** The file through which other `rackboot` commands reach a running serve on the same data dir. */
+export const API_HANDLE_FILE = 'rackboot.api.json'
+
+export interface ReadyInfo {
+  ui: string
+  api: string
+  http: string | null
+  tftp: string | null
+  dhcp: { mode: DhcpMode; listening: string | null }
+  interface: string | null
+  dataDir: string
+  pid: number
+}
+
+export interface RunningServe {
+  ready: ReadyInfo
+  close(): Promise<void>
+}
+
+export function parsePool(text: string): { start: string; end: string } {
+  const m = /^([0-9.]+)-([0-9.]+)$/.exec(text)
+  const start = m ? ipToInt(m[1]!) : null
+  const end = m ? ipToInt(m[2]!) : null
+  if (!m || start === null || end === null)
+    throw new UsageError(`--pool '${text}' is not START-END, e.g. 198.18.0.100-198.18.0.199`)
+  if (start > end) throw new UsageError(`--pool '${text}': the start address is after the end address`)
+  return { start: m[1]!, end: m[2]! }
+}
+
+async function loadConfig(file: string): Promise<SettingsPatch> {
+  let raw: unknown
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'))
+  } catch (e) {
+    throw new RackbootError(`--config ${file}: cannot read it as JSON: ${errorMessage(e)}`, 'bad-request')
+  }
+  const parsed = settingsPatchSchema.safeParse(raw)
+  if (!parsed.success)
+    throw new RackbootError(`--config ${file}: ${describeIssues(parsed.error).join('; ')}`, 'bad-request')
+  return parsed.data
+}
+
+export async function startServe(options: ServeOptions, logger: Logger): Promise<RunningServe> {
+  if (!isLoopback(options.uiHost))
+    throw new UsageError(
+      `--ui-host '${options.uiHost}' is not a loopback address: the UI and API listen on loopback only (127.0.0.1, ::1)`,
+    )
+  const patch: SettingsPatch = options.config ? await loadConfig(options.config) : {}
+  if (options.pool) patch.pool = parsePool(options.pool)
+  const core = await Rackboot.open({
+    dataDir: options.dataDir,
+    resetStore: options.resetStore,
+    logger,
+    headless: true,
+  })
+  let api: ApiServer | null = null
+  try {
+    if (Object.keys(patch).length > 0) await core.repo.updateSettings(patch)
+    const stack = await core.startStack({
+      interface: options.interface ?? null,
+      force: options.force,
+      dhcpMode: options.dhcpMode ?? (options.interface ? undefined : 'off'),
+      httpPort: options.httpPort,
+      tftpPort: options.tftpPort ?? null,
+      filesRoot: options.files ?? null,
+      ipxeRoots: ipxeRoots(),
+    })
+    const staticRoot = rendererRoot()
+    if (!staticRoot)
+      logger.warn('the UI is not built (out/renderer missing): run `npm run build`; the API still works')
+    api = await startApiServer({
+      host: options.uiHost,
+      port: options.uiPort,
+      handlers: core.handlers,
+      bus: core.bus,
+      staticRoot,
+      logger,
+    })
+    const handle = join(options.dataDir, API_HANDLE_FILE)
+    await writeFile(handle, JSON.stringify({ url: api.origin, token: api.token, pid: process.pid }), {
+      mode: 0o600,
+    })
+    const ready: ReadyInfo = {
+      ui: api.url,
+      api: api.origin,
+      http: core.supervisor.httpUrl(),
+      tftp: stack.tftp.listening,
+      dhcp: stack.dhcp,
+      interface: stack.interface,
+      dataDir: options.dataDir,
+      pid: process.pid,
+    }
+    const apiServer = api
+    let closing: Promise<void> | null = null
+    return {
+      ready,
+      close: () =>
+        (closing ??= (async () => {
+          await apiServer.close()
+          await rm(handle, { force: true })
+          await core.close()
+        })()),
+    }
+  } catch (e) {
+    await api?.close()
+    await core.close()
+    throw e
+  }
+}
+
+export async function runServe(options: ServeOptions, io: CliIo, logger: Logger): Promise<number> {
+  const running = await startServe(options, logger)
+  io.stdout(`rackboot ready ${JSON.stringify(running.ready)}\n`)
+  logger.info(`UI: ${running.ready.ui}`)
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', onInt)
+      process.off('SIGTERM', onTerm)
+      logger.info(`${signal}: stopping`)
+      running.close().then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.error(`while stopping: ${errorMessage(e)}`)
+          resolve(1)
+        },
+      )
+    }
+    const onInt = () => stop('SIGINT')
+    const onTerm = () => stop('SIGTERM')
+    process.on('SIGINT', onInt)
+    process.on('SIGTERM', onTerm)
+  })
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(host)
+}

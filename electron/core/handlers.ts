@@ -1,0 +1,36 @@
+/**
+ * The contract's handlers over the core. Both transports (Electron IPC and the headless API) call these
+ * through dispatch(), which has already validated each request against its channel's schema.
+ */
+import type { Handlers, AppStatus, StackStatus } from '../ipc/contract'
+import type { InventoryRepo } from './inventory/repo'
+
+export interface HandlerDeps {
+  repo: InventoryRepo
+  version: string
+  dataDir: string
+  headless: boolean
+  stackStatus(): StackStatus
+}
+
+export function createHandlers(deps: HandlerDeps): Handlers {
+  const { repo } = deps
+  return {
+    'app/status': async (): Promise<AppStatus> => ({
+      version: deps.version,
+      dataDir: deps.dataDir,
+      headless: deps.headless,
+      stack: deps.stackStatus(),
+    }),
+    'settings/get': async () => repo.settings(),
+    'settings/update': async (patch) => repo.updateSettings(patch),
+    'nodes/list': async () => repo.listNodes(),
+    'nodes/add': async (req) => repo.addNode(req),
+    'nodes/remove': async (req) => repo.removeNode(req.name),
+    'racks/list': async () => repo.listRacks(),
+    'racks/upsert': async (rack) => repo.upsertRack(rack),
+    'racks/remove': async (req) => repo.removeRack(req.name),
+    'images/list': async () => [...repo.db.images],
+    'stack/status': async () => deps.stackStatus(),
+  }
+}

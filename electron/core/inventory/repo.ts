@@ -1,0 +1,194 @@
+/**
+ * Domain operations on the inventory: what the CLI, the contract handlers and the boot stack ask of it.
+ * Every input is checked here with a message naming the bad field; the store validates the whole state again.
+ */
+import { RackbootError } from '../util/result'
+import { parseMac } from '../util/mac'
+import {
+  nodeSchema,
+  rackSchema,
+  settingsSchema,
+  describeIssues,
+  type Db,
+  type Node,
+  type Rack,
+  type Settings,
+  type SettingsPatch,
+} from './schema'
+import type { Store } from './store'
+
+export interface AddNodeInput {
+  name: string
+  mac?: string
+  ip?: string
+  rack?: string
+  slot?: number
+  image?: string
+}
+
+export class InventoryRepo {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  get db(): Readonly<Db> {
+    return this.store.data
+  }
+
+  listNodes(): Node[] {
+    return [...this.store.data.nodes].sort(compareNodes)
+  }
+
+  nodeByMac(mac: string): Node | null {
+    return this.store.data.nodes.find((n) => n.macs.includes(mac)) ?? null
+  }
+
+  async addNode(input: AddNodeInput): Promise<Node> {
+    const macs: string[] = []
+    if (input.mac !== undefined) {
+      const parsed = parseMac(input.mac)
+      if (!parsed.ok) throw new RackbootError(`--mac: ${parsed.error}`, 'bad-request')
+      macs.push(parsed.value)
+    }
+    const stamp = this.now().toISOString()
+    const candidate = nodeSchema.safeParse({
+      name: input.name,
+      macs,
+      ipv4: input.ip ?? null,
+      rack: input.rack ?? null,
+      slot: input.slot ?? null,
+      image: input.image ?? null,
+      createdAt: stamp,
+      updatedAt: stamp,
+    })
+    if (!candidate.success)
+      throw new RackbootError(
+        `node '${input.name}': ${describeIssues(candidate.error).join('; ')}`,
+        'bad-request',
+      )
+    const node = candidate.data
+    return this.store.update((db) => {
+      const clash = (pred: (n: Node) => boolean) => db.nodes.find(pred)
+      const byName = clash((n) => n.name === node.name)
+      if (byName) throw new RackbootError(`a node named '${node.name}' already exists`, 'conflict')
+      for (const mac of node.macs) {
+        const other = clash((n) => n.macs.includes(mac))
+        if (other) throw new RackbootError(`MAC ${mac} already belongs to node '${other.name}'`, 'conflict')
+      }
+      if (node.ipv4) {
+        const other = clash((n) => n.ipv4 === node.ipv4)
+        if (other)
+          throw new RackbootError(`IPv4 ${node.ipv4} already belongs to node '${other.name}'`, 'conflict')
+      }
+      if (node.rack !== null && !db.racks.some((r) => r.name === node.rack))
+        throw new RackbootError(
+          `rack '${node.rack}' does not exist; add it first (racks: ${db.racks.map((r) => r.name).join(', ') || 'none'})`,
+          'not-found',
+        )
+      if (node.rack !== null && node.slot !== null) {
+        const rack = db.racks.find((r) => r.name === node.rack)!
+        if (node.slot + node.heightU - 1 > rack.heightU)
+          throw new RackbootError(
+            `slot ${node.slot} is outside rack '${rack.name}' (${rack.heightU} U)`,
+            'bad-request',
+          )
+        const taken = db.nodes.find((n) => n.rack === node.rack && n.slot !== null && overlaps(n, node))
+        if (taken)
+          throw new RackbootError(
+            `rack '${node.rack}' slot ${node.slot} is taken by '${taken.name}'`,
+            'conflict',
+          )
+      }
+      if (node.image !== null && !db.images.some((i) => i.name === node.image))
+        throw new RackbootError(
+          `image '${node.image}' does not exist (images: ${db.images.map((i) => i.name).join(', ') || 'none'})`,
+          'not-found',
+        )
+      db.nodes.push(node)
+      return node
+    })
+  }
+
+  async removeNode(name: string): Promise<{ removed: string }> {
+    return this.store.update((db) => {
+      const i = db.nodes.findIndex((n) => n.name === name)
+      if (i < 0) throw new RackbootError(`no node named '${name}'`, 'not-found')
+      db.nodes.splice(i, 1)
+      return { removed: name }
+    })
+  }
+
+  settings(): Settings {
+    return this.store.data.settings
+  }
+
+  async updateSettings(patch: SettingsPatch): Promise<Settings> {
+    return this.store.update((db) => {
+      const merged = settingsSchema.safeParse({ ...db.settings, ...patch })
+      if (!merged.success)
+        throw new RackbootError(`settings: ${describeIssues(merged.error).join('; ')}`, 'bad-request')
+      db.settings = merged.data
+      return merged.data
+    })
+  }
+
+  listRacks(): Rack[] {
+    return [...this.store.data.racks]
+  }
+
+  async upsertRack(input: unknown): Promise<Rack> {
+    const parsed = rackSchema.safeParse(input)
+    if (!parsed.success)
+      throw new RackbootError(`rack: ${describeIssues(parsed.error).join('; ')}`, 'bad-request')
+    const rack = parsed.data
+    return this.store.update((db) => {
+      const tooHigh = db.nodes.find(
+        (n) => n.rack === rack.name && n.slot !== null && n.slot + n.heightU - 1 > rack.heightU,
+      )
+      if (tooHigh)
+        throw new RackbootError(
+          `rack '${rack.name}' cannot shrink to ${rack.heightU} U: '${tooHigh.name}' sits in slot ${tooHigh.slot}`,
+          'conflict',
+        )
+      const i = db.racks.findIndex((r) => r.name === rack.name)
+      if (i >= 0) db.racks[i] = rack
+      else db.racks.push(rack)
+      return rack
+    })
+  }
+
+  async removeRack(name: string): Promise<{ removed: string }> {
+    return this.store.update((db) => {
+      const i = db.racks.findIndex((r) => r.name === name)
+      if (i < 0) throw new RackbootError(`no rack named '${name}'`, 'not-found')
+      const used = db.nodes.filter((n) => n.rack === name)
+      if (used.length > 0)
+        throw new RackbootError(
+          `rack '${name}' still holds ${used.length} node(s) (${used
+            .slice(0, 5)
+            .map((n) => n.name)
+            .join(', ')}); move or remove them first`,
+          'conflict',
+        )
+      db.racks.splice(i, 1)
+      return { removed: name }
+    })
+  }
+}
+
+function overlaps(a: Node, b: Node): boolean {
+  if (a.slot === null || b.slot === null) return false
+  return a.slot < b.slot + b.heightU && b.slot < a.slot + a.heightU
+}
+
+/** Rack order: by rack, then slot, then name; nodes without a place last. */
+export function compareNodes(a: Node, b: Node): number {
+  const ra = a.rack ?? '\uffff'
+  const rb = b.rack ?? '\uffff'
+  if (ra !== rb) return ra < rb ? -1 : 1
+  const sa = a.slot ?? Number.MAX_SAFE_INTEGER
+  const sb = b.slot ?? Number.MAX_SAFE_INTEGER
+  if (sa !== sb) return sa - sb
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+}

@@ -1,0 +1,95 @@
+/**
+ * One running Rackboot: the store, the inventory, the event bus, the contract handlers and the boot stack.
+ * Electron main and `rackboot serve` both build exactly this; close() releases everything it holds.
+ */
+import type { Events, Handlers, StackStatus } from '../ipc/contract'
+import type { DhcpMode } from './inventory/schema'
+import { Store } from './inventory/store'
+import { InventoryRepo } from './inventory/repo'
+import { EventBus } from './util/bus'
+import { silentLogger, type Logger } from './util/logger'
+import { createHandlers } from './handlers'
+import { Supervisor, type StackConfig } from './boot/supervisor'
+import { inventoryResolver } from './boot/resolver'
+import { productVersion } from './version'
+
+export interface RackbootOptions {
+  dataDir: string
+  logger?: Logger
+  resetStore?: boolean
+  headless?: boolean
+}
+
+export interface StackOptions {
+  interface?: string | null
+  force?: boolean
+  dhcpMode?: DhcpMode
+  httpPort?: number
+  tftpPort?: number | null
+  filesRoot?: string | null
+  ipxeRoots?: string[]
+}
+
+export class Rackboot {
+  readonly bus = new EventBus<Events>()
+  readonly handlers: Handlers
+  readonly supervisor: Supervisor
+  private readonly disposers: Array<() => void> = []
+  private closed = false
+
+  private constructor(
+    readonly store: Store,
+    readonly repo: InventoryRepo,
+    readonly logger: Logger,
+    headless: boolean,
+  ) {
+    this.supervisor = new Supervisor({
+      logger,
+      resolver: inventoryResolver(repo, () => this.supervisor.status()),
+      onStatus: (status) => this.bus.emit('stack/changed', status),
+    })
+    this.handlers = createHandlers({
+      repo,
+      version: productVersion(),
+      dataDir: store.dataDir,
+      headless,
+      stackStatus: () => this.supervisor.status(),
+    })
+    this.disposers.push(
+      store.onChange((db) => {
+        this.bus.emit('nodes/changed', { nodes: repo.listNodes() })
+        this.bus.emit('settings/changed', db.settings)
+      }),
+    )
+  }
+
+  static async open(options: RackbootOptions): Promise<Rackboot> {
+    const logger = options.logger ?? silentLogger
+    const store = await Store.open({ dataDir: options.dataDir, resetStore: options.resetStore, logger })
+    return new Rackboot(store, new InventoryRepo(store), logger, options.headless ?? true)
+  }
+
+  /** Starts the boot stack; settings fill what the options leave out. */
+  async startStack(options: StackOptions = {}): Promise<StackStatus> {
+    const s = this.repo.settings()
+    const config: StackConfig = {
+      interface: options.interface !== undefined ? options.interface : s.interface,
+      force: options.force ?? false,
+      dhcpMode:
+        options.dhcpMode ?? (options.interface === undefined && s.interface === null ? 'off' : s.dhcpMode),
+      httpPort: options.httpPort ?? s.httpPort,
+      tftpPort: options.tftpPort ?? null,
+      filesRoot: options.filesRoot ?? null,
+      ipxeRoots: options.ipxeRoots ?? [],
+    }
+    return this.supervisor.start(config)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.supervisor.stop()
+    for (const d of this.disposers.splice(0)) d()
+    await this.store.close()
+  }
+}
