@@ -57,7 +57,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     .option('--ui-port <n>', 'UI/API port (0 = any free port)', portArg('--ui-port', true), 0)
     .option('--files <dir>', 'also serve DIR over TFTP (root) and HTTP (/files/)')
     .option('--force', 'serve on an interface that holds the default route')
-    .option('--reset-store', 'move a corrupt store aside and start empty (nothing is deleted)')
+    .option('--reset-store', 'when the store cannot be read and no good backup exists: move it aside and start empty (nothing is deleted)')
     .action(async (o: Record<string, unknown>) => {
       exitCode = await runServe(
         {

@@ -4,6 +4,7 @@
  */
 import type { Handlers, AppStatus, StackStatus } from '../ipc/contract'
 import type { InventoryRepo } from './inventory/repo'
+import type { CaptureController } from './boot/capture-controller'
 
 export interface HandlerDeps {
   repo: InventoryRepo
@@ -11,6 +12,7 @@ export interface HandlerDeps {
   dataDir: string
   headless: boolean
   stackStatus(): StackStatus
+  capture: CaptureController
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
@@ -32,5 +34,10 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'racks/remove': async (req) => repo.removeRack(req.name),
     'images/list': async () => [...repo.db.images],
     'stack/status': async () => deps.stackStatus(),
+    'capture/status': async () => deps.capture.status(),
+    'capture/start': async () => deps.capture.start(),
+    'capture/stop': async () => deps.capture.stop(),
+    'capture/undo': async () => deps.capture.undo(),
+    'capture/resolve': async (req) => deps.capture.resolve(req.order),
   }
 }

@@ -12,6 +12,7 @@ import { createHandlers } from './handlers'
 import { Supervisor, type StackConfig } from './boot/supervisor'
 import { inventoryResolver } from './boot/resolver'
 import { productVersion } from './version'
+import { CaptureController } from './boot/capture-controller'
 
 export interface RackbootOptions {
   dataDir: string
@@ -34,6 +35,7 @@ export class Rackboot {
   readonly bus = new EventBus<Events>()
   readonly handlers: Handlers
   readonly supervisor: Supervisor
+  readonly capture: CaptureController
   private readonly disposers: Array<() => void> = []
   private closed = false
 
@@ -43,10 +45,23 @@ export class Rackboot {
     readonly logger: Logger,
     headless: boolean,
   ) {
+    this.capture = new CaptureController({
+      repo,
+      now: () => Date.now(),
+      logger,
+      onEvent: (e) => this.bus.emit('capture/event', e),
+      onChange: (s) => this.bus.emit('capture/changed', s),
+    })
     this.supervisor = new Supervisor({
       logger,
       resolver: inventoryResolver(repo, () => this.supervisor.status()),
       onStatus: (status) => this.bus.emit('stack/changed', status),
+      dhcp: {
+        dataDir: store.dataDir,
+        repo,
+        onPxeDiscover: (mac, uuid) => this.capture.onPxeDiscover(mac, uuid),
+        onBootEvent: (e) => this.bus.emit('boot/event', e),
+      },
     })
     this.handlers = createHandlers({
       repo,
@@ -54,6 +69,7 @@ export class Rackboot {
       dataDir: store.dataDir,
       headless,
       stackStatus: () => this.supervisor.status(),
+      capture: this.capture,
     })
     this.disposers.push(
       store.onChange((db) => {

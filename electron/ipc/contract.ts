@@ -16,6 +16,10 @@ import {
   type Settings,
   type DhcpMode,
 } from '../core/inventory/schema'
+import type { BootEvent, CaptureEvent } from '../core/boot/events'
+import type { CaptureStatus } from '../core/boot/capture-controller'
+
+export type { BootEvent, CaptureEvent, CaptureStatus }
 
 /** What the boot stack is doing right now; shown in the status bar. */
 export interface StackStatus {
@@ -54,6 +58,11 @@ const nodeAddRequest = z
   })
   .strict()
 const nameRequest = z.object({ name: z.string().min(1) }).strict()
+const captureResolveRequest = z
+  .object({
+    order: z.array(z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a MAC like 52:54:00:12:34:56')).max(8),
+  })
+  .strict()
 
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
@@ -67,6 +76,11 @@ export const channels = {
   'racks/remove': channel<typeof nameRequest, { removed: string }>(nameRequest),
   'images/list': channel<typeof empty, Image[]>(empty),
   'stack/status': channel<typeof empty, StackStatus>(empty),
+  'capture/status': channel<typeof empty, CaptureStatus>(empty),
+  'capture/start': channel<typeof empty, CaptureStatus>(empty),
+  'capture/stop': channel<typeof empty, CaptureStatus>(empty),
+  'capture/undo': channel<typeof empty, CaptureStatus>(empty),
+  'capture/resolve': channel<typeof captureResolveRequest, CaptureStatus>(captureResolveRequest),
 } as const
 
 export type Channel = keyof typeof channels
@@ -79,6 +93,9 @@ export interface Events {
   'stack/changed': StackStatus
   'nodes/changed': { nodes: Node[] }
   'settings/changed': Settings
+  'boot/event': BootEvent
+  'capture/event': CaptureEvent
+  'capture/changed': CaptureStatus
   'log/line': { level: 'info' | 'warn' | 'error'; message: string; time: string }
 }
 export type EventName = keyof Events

@@ -15,6 +15,7 @@ import {
   type WsClient,
   createWsClient,
 } from '../../renderer/src/ipc/client'
+import { idleCaptureHandlers } from '../support/fake-handlers'
 
 const status: AppStatus = {
   version: '0.0.0-test',
@@ -43,6 +44,7 @@ function fakeHandlers(hang: Promise<never>): Handlers {
     'racks/remove': async (req) => ({ removed: req.name }),
     'images/list': async () => [],
     'stack/status': async () => status.stack,
+    ...idleCaptureHandlers,
   }
 }
 

@@ -5,6 +5,7 @@ import type { AppStatus, Handlers } from '../../electron/ipc/contract'
 import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
 import { RackbootError } from '../../electron/core/util/result'
 import type { Logger } from '../../electron/core/util/logger'
+import { idleCaptureHandlers } from '../support/fake-handlers'
 
 const status: AppStatus = {
   version: '0.0.0-test',
@@ -33,6 +34,7 @@ function fakeHandlers(overrides: Partial<Handlers> = {}): Handlers {
     'racks/remove': async (req) => ({ removed: req.name }),
     'images/list': async () => [],
     'stack/status': async () => status.stack,
+    ...idleCaptureHandlers,
     ...overrides,
   }
 }

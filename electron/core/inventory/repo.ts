@@ -119,6 +119,45 @@ export class InventoryRepo {
     })
   }
 
+  /**
+   * Puts a captured or imported MAC on a node. A MAC already on another node is never moved silently:
+   * that is a conflict naming both nodes.
+   */
+  async assignMac(nodeName: string, mac: string): Promise<Node> {
+    return this.store.update((db) => {
+      const node = db.nodes.find((n) => n.name === nodeName)
+      if (!node) throw new RackbootError(`no node named '${nodeName}'`, 'not-found')
+      const other = db.nodes.find((n) => n.name !== nodeName && n.macs.includes(mac))
+      if (other) throw new RackbootError(`MAC ${mac} already belongs to node '${other.name}'; remove it there first`, 'conflict')
+      if (!node.macs.includes(mac)) node.macs.push(mac)
+      if (node.state === 'planned') node.state = 'captured'
+      node.updatedAt = this.now().toISOString()
+      return structuredClone(node)
+    })
+  }
+
+  async unassignMac(nodeName: string, mac: string): Promise<Node> {
+    return this.store.update((db) => {
+      const node = db.nodes.find((n) => n.name === nodeName)
+      if (!node) throw new RackbootError(`no node named '${nodeName}'`, 'not-found')
+      if (!node.macs.includes(mac)) throw new RackbootError(`node '${nodeName}' does not have MAC ${mac}`, 'not-found')
+      node.macs = node.macs.filter((m) => m !== mac)
+      if (node.macs.length === 0 && node.state === 'captured') node.state = 'planned'
+      node.updatedAt = this.now().toISOString()
+      return structuredClone(node)
+    })
+  }
+
+  /** Records the SMBIOS UUID a node sent in DHCP option 97 (best effort, group-committed). */
+  recordUuid(mac: string, uuid: string): void {
+    const node = this.nodeByMac(mac)
+    if (!node || node.uuid === uuid) return
+    this.store.updateSoon((db) => {
+      const n = db.nodes.find((x) => x.macs.includes(mac))
+      if (n) n.uuid = uuid
+    })
+  }
+
   settings(): Settings {
     return this.store.data.settings
   }

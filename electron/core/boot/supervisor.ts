@@ -1,0 +1,320 @@
+/**
+ * Starts and stops the boot stack (TFTP, HTTP, DHCP) on ONE interface, or on loopback only when no
+ * interface is chosen (the safe embedded default). Owns every socket it opens; stop() closes them all.
+ * A failed start closes whatever had already started, so a half-up stack never lingers.
+ */
+import type { StackStatus } from '../../ipc/contract'
+import type { DhcpMode } from '../inventory/schema'
+import type { Logger } from '../util/logger'
+import { RackbootError, errorMessage } from '../util/result'
+import { chooseBootInterface, type InterfaceSource } from '../net/interfaces'
+import { startTftpServer, type TftpServer } from './tftp/server'
+import { diskProvider, compositeProvider } from './tftp/files'
+import { startProvisioningServer, type ProvisioningResolver, type ProvisioningServer } from './http/server'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Socket } from 'node:dgram'
+import type { InventoryRepo } from '../inventory/repo'
+import { intToIp, ipToInt, parseCidr, cidrContains, type Cidr } from '../util/ipv4'
+import { bindToInterface } from '../net/bind'
+import type { BootEvent } from './events'
+import { DhcpEngine } from './dhcp/engine'
+import { LeaseBook, type Pool } from './dhcp/leases'
+import { LeaseJournal, LEASE_FILE } from './dhcp/journal'
+import { inventoryReservations } from './dhcp/reservations'
+import { startDhcpServer, type DhcpServer } from './dhcp/server'
+
+export interface StackConfig {
+  interface: string | null
+  force: boolean
+  dhcpMode: DhcpMode
+  httpPort: number
+  /** null = 69, falling back to any free port on loopback when 69 is not ours to bind. */
+  tftpPort: number | null
+  filesRoot: string | null
+  ipxeRoots: string[]
+}
+
+export interface SupervisorDeps {
+  logger: Logger
+  resolver: ProvisioningResolver
+  onStatus(status: StackStatus): void
+  interfaces?: InterfaceSource
+  dhcp: {
+    dataDir: string
+    repo: InventoryRepo
+    onPxeDiscover(mac: string, uuid: string | undefined): Promise<void>
+    onBootEvent(e: BootEvent): void
+    /** Opens a UDP socket bound to the interface (tests may inject); default net/bind.ts. */
+    bindUdp?(iface: string, address: string, port: number): Promise<Socket>
+    ports?: { server?: number; proxy?: number }
+  }
+}
+
+const TFTP_PORT = 69
+
+export class Supervisor {
+  private current: StackStatus = stoppedStatus(null, 'off')
+  private tftp: TftpServer | null = null
+  private http: ProvisioningServer | null = null
+  private dhcp: DhcpServer | null = null
+  private journal: LeaseJournal | null = null
+
+  constructor(private readonly deps: SupervisorDeps) {}
+
+  status(): StackStatus {
+    return this.current
+  }
+
+  async start(config: StackConfig): Promise<StackStatus> {
+    if (this.current.state === 'running' || this.current.state === 'starting')
+      throw new RackbootError('the boot stack is already running; stop it first', 'conflict')
+    this.set({ ...stoppedStatus(config.interface, config.dhcpMode), state: 'starting' })
+    try {
+      let host = '127.0.0.1'
+      let nicAddress: { address: string; network: string } | null = null
+      if (config.interface !== null) {
+        const nic = await chooseBootInterface(config.interface, {
+          force: config.force,
+          source: this.deps.interfaces,
+        })
+        host = nic.ipv4.address
+        nicAddress = nic.ipv4
+      }
+      if (config.dhcpMode !== 'off' && config.interface === null)
+        throw new RackbootError(
+          `--dhcp-mode ${config.dhcpMode} needs --interface: DHCP is never served on loopback`,
+          'bad-request',
+        )
+      const roots = [...config.ipxeRoots, ...(config.filesRoot ? [config.filesRoot] : [])]
+      const provider = compositeProvider(roots.map((r) => diskProvider(r)))
+      this.tftp = await this.bindTftp(host, config, provider)
+      this.http = await startProvisioningServer({
+        host,
+        port: config.httpPort,
+        resolver: this.deps.resolver,
+        filesRoot: config.filesRoot,
+        bootRoot: config.ipxeRoots[0] ?? null,
+        logger: this.deps.logger,
+      }).catch((e: unknown) => {
+        throw bindError('TCP', host, config.httpPort, config.interface, e)
+      })
+      // DHCP last: nobody is told where to boot from before TFTP and HTTP listen.
+      if (config.dhcpMode !== 'off' && config.interface !== null && nicAddress !== null)
+        this.dhcp = await this.startDhcp(config.dhcpMode, config.interface, nicAddress, roots)
+      this.set({
+        state: 'running',
+        interface: config.interface,
+        dhcp: {
+          mode: config.dhcpMode,
+          listening: this.dhcp
+            ? `0.0.0.0:${this.dhcp.ports.server}${this.dhcp.ports.proxy ? `+${this.dhcp.ports.proxy}` : ''} on ${config.interface}`
+            : null,
+        },
+        tftp: { listening: `${this.tftp.address.host}:${this.tftp.address.port}` },
+        http: { listening: `${this.http.address.host}:${this.http.address.port}` },
+        error: null,
+      })
+      return this.current
+    } catch (e) {
+      await this.closeAll()
+      this.set({
+        ...stoppedStatus(config.interface, config.dhcpMode),
+        state: 'failed',
+        error: errorMessage(e),
+      })
+      throw e
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.current.state === 'stopped') return
+    this.set({ ...this.current, state: 'stopping' })
+    await this.closeAll()
+    this.set(stoppedStatus(this.current.interface, this.current.dhcp.mode))
+  }
+
+  /** The HTTP server's base URL, for scripts and the ready line. */
+  httpUrl(): string | null {
+    return this.http?.url ?? null
+  }
+
+  private async bindTftp(
+    host: string,
+    config: StackConfig,
+    provider: ReturnType<typeof compositeProvider>,
+  ): Promise<TftpServer> {
+    const port = config.tftpPort ?? TFTP_PORT
+    try {
+      return await startTftpServer({ host, port, provider, logger: this.deps.logger })
+    } catch (e) {
+      const denied = (e as NodeJS.ErrnoException).code === 'EACCES'
+      if (denied && config.tftpPort === null && config.interface === null) {
+        this.deps.logger.warn(
+          `TFTP: port ${TFTP_PORT} needs root or CAP_NET_BIND_SERVICE; serving loopback TFTP on a free port instead (PXE firmware needs 69: see README, Privileges)`,
+        )
+        return startTftpServer({ host, port: 0, provider, logger: this.deps.logger })
+      }
+      throw bindError('UDP', host, port, config.interface, e)
+    }
+  }
+
+  private async startDhcp(
+    mode: 'server' | 'proxy',
+    iface: string,
+    nic: { address: string; network: string },
+    tftpRoots: string[],
+  ): Promise<DhcpServer> {
+    const { repo } = this.deps.dhcp
+    const settings = repo.settings()
+    const subnet = unwrapCidr(
+      settings.subnet ?? nic.network,
+      settings.subnet ? 'settings.subnet' : `${iface}'s network`,
+    )
+    const serverInt = ipToInt(nic.address)!
+    if (!cidrContains(subnet, serverInt))
+      throw new RackbootError(
+        `${iface}'s address ${nic.address} is not in the subnet ${subnet.text} (settings.subnet)`,
+        'bad-request',
+      )
+    const pool = mode === 'server' ? makePool(subnet, serverInt, settings.gateway, settings.pool) : null
+    if (pool && !settings.pool)
+      this.deps.logger.info(
+        `DHCP: no pool set; using ${intToIp(pool.start)}-${intToIp(pool.end)} for unknown clients (set one with --pool)`,
+      )
+    const opened = await LeaseJournal.open(
+      join(this.deps.dhcp.dataDir, LEASE_FILE),
+      this.deps.logger,
+      Date.now(),
+    )
+    this.journal = opened.journal
+    const book = new LeaseBook(
+      pool,
+      inventoryReservations(() => repo.db),
+      opened.entries,
+    )
+    opened.setLive(() => book.entries())
+    const engine = new DhcpEngine({
+      config: {
+        mode,
+        serverIp: nic.address,
+        subnet,
+        gateway: settings.gateway,
+        dns: settings.dns,
+        domain: settings.domain,
+        leaseSeconds: settings.leaseSeconds,
+        offerHoldMs: 30_000,
+        declineQuarantineMs: 600_000,
+        boot: {
+          httpPort: this.http!.address.port,
+          efiBootFile: settings.efiBootFile,
+          tftpFileExists: (name) => tftpRoots.some((r) => existsSync(join(r, name))),
+        },
+      },
+      book,
+      journal: opened.journal,
+      nodeName: (mac) => repo.nodeByMac(mac)?.name ?? null,
+      onPxeDiscover: (mac, _kind, uuid) => this.deps.dhcp.onPxeDiscover(mac, uuid),
+      now: () => Date.now(),
+      emit: (e) => this.deps.dhcp.onBootEvent(e),
+    })
+    const bindUdp =
+      this.deps.dhcp.bindUdp ?? ((i, address, port) => bindToInterface({ interface: i, address, port }))
+    return startDhcpServer({
+      engine,
+      mode,
+      ports: this.deps.dhcp.ports,
+      logger: this.deps.logger,
+      bindSocket: (port) => bindUdp(iface, nic.address, port),
+    })
+  }
+
+  private async closeAll(): Promise<void> {
+    const closing: Promise<void>[] = []
+    if (this.dhcp) closing.push(this.dhcp.close())
+    this.dhcp = null
+    if (this.http) closing.push(this.http.close())
+    if (this.tftp) closing.push(this.tftp.close())
+    this.http = null
+    this.tftp = null
+    await Promise.allSettled(closing)
+    // The journal closes after the DHCP sockets, so every lease written before an ACK is flushed.
+    await this.journal?.close()
+    this.journal = null
+  }
+
+  private set(status: StackStatus): void {
+    this.current = status
+    this.deps.onStatus(status)
+  }
+}
+
+function unwrapCidr(text: string, where: string): Cidr {
+  const c = parseCidr(text)
+  if (!c.ok) throw new RackbootError(`${where}: ${c.error}`, 'bad-request')
+  return c.value
+}
+
+/** The dynamic pool: as set (checked inside the subnet), else the upper half of the subnet. */
+function makePool(
+  subnet: Cidr,
+  serverIp: number,
+  gateway: string | null,
+  set: { start: string; end: string } | null,
+): Pool {
+  const broadcast = (subnet.network | (~subnet.mask >>> 0)) >>> 0
+  const exclude = new Set([subnet.network, broadcast, serverIp])
+  const gw = gateway ? ipToInt(gateway) : null
+  if (gw !== null) exclude.add(gw)
+  if (set) {
+    const start = ipToInt(set.start)!
+    const end = ipToInt(set.end)!
+    if (!cidrContains(subnet, start) || !cidrContains(subnet, end) || start > end)
+      throw new RackbootError(
+        `pool ${set.start}-${set.end} is not inside the subnet ${subnet.text}`,
+        'bad-request',
+      )
+    return { start, end, exclude }
+  }
+  const size = broadcast - subnet.network - 1
+  return { start: subnet.network + 1 + Math.floor(size / 2), end: broadcast - 1, exclude }
+}
+
+function stoppedStatus(iface: string | null, mode: DhcpMode): StackStatus {
+  return {
+    state: 'stopped',
+    interface: iface,
+    dhcp: { mode, listening: null },
+    tftp: { listening: null },
+    http: { listening: null },
+    error: null,
+  }
+}
+
+/** `cannot bind UDP 0.0.0.0:67 on eth1: permission denied — run as root or grant CAP_NET_BIND_SERVICE (see README)` */
+export function bindError(
+  proto: 'UDP' | 'TCP',
+  host: string,
+  port: number,
+  iface: string | null,
+  e: unknown,
+): RackbootError {
+  const code = (e as NodeJS.ErrnoException).code
+  const where = `${proto} ${host}:${port}${iface ? ` on ${iface}` : ''}`
+  if (code === 'EACCES')
+    return new RackbootError(
+      `cannot bind ${where}: permission denied — run as root or grant CAP_NET_BIND_SERVICE (see README, Privileges)`,
+      'permission',
+    )
+  if (code === 'EADDRINUSE')
+    return new RackbootError(
+      `cannot bind ${where}: address in use — another server (dnsmasq, tftpd, a second rackboot?) holds it`,
+      'conflict',
+    )
+  if (code === 'EADDRNOTAVAIL')
+    return new RackbootError(
+      `cannot bind ${where}: that address is not on this machine (interface down or renumbered?)`,
+      'bad-request',
+    )
+  return new RackbootError(`cannot bind ${where}: ${errorMessage(e)}`)
+}

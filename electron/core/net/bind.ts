@@ -1,0 +1,127 @@
+/**
+ * A UDP socket bound to ONE interface. DHCP broadcasts only reach a socket bound to 0.0.0.0, and a plain
+ * 0.0.0.0 socket answers on every NIC of the laptop (office LAN included), so on Linux we create the socket
+ * through libc with SO_BINDTODEVICE, bind it, and hand the fd to node:dgram. Elsewhere: Windows delivers
+ * broadcasts to a socket bound to the interface's own address, so we bind that; macOS would need IP_BOUND_IF
+ * (not implemented: refused with a clear error rather than silently answering on every NIC).
+ */
+import { createSocket, type Socket } from 'node:dgram'
+import { createRequire } from 'node:module'
+import { platform } from 'node:os'
+import { RackbootError } from '../util/result'
+
+export interface BoundSocketOptions {
+  interface: string
+  /** The interface's IPv4 address; what Windows binds to. */
+  address: string
+  port: number
+  broadcast?: boolean
+}
+
+interface Libc {
+  socket(domain: number, type: number, protocol: number): number
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number
+  bind(fd: number, addr: Buffer, len: number): number
+  close(fd: number): number
+  errno(): number
+  strerror(errnum: number): string
+}
+
+const AF_INET = 2
+const SOCK_DGRAM = 2
+const SOCK_CLOEXEC = 0o2000000
+const SOL_SOCKET = 1
+const SO_REUSEADDR = 2
+const SO_BROADCAST = 6
+const SO_BINDTODEVICE = 25
+const EACCES = 13
+const EADDRINUSE = 98
+
+let libcCache: Libc | null = null
+/** Loads libc through koffi once per process (a pure, read-only handle; not state that tests would inject). */
+function libc(): Libc {
+  if (libcCache) return libcCache
+  const require = createRequire(import.meta.url)
+  const koffi = require('koffi') as typeof import('koffi')
+  const lib = koffi.load('libc.so.6')
+  const errnoLocation = lib.func('int *__errno_location(void)')
+  libcCache = {
+    socket: lib.func('int socket(int, int, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    bind: lib.func('int bind(int, const void *, uint32_t)'),
+    close: lib.func('int close(int)'),
+    errno: () => koffi.decode(errnoLocation(), 'int') as number,
+    strerror: lib.func('const char *strerror(int)'),
+  }
+  return libcCache
+}
+
+function sockaddrIn(port: number): Buffer {
+  const sa = Buffer.alloc(16)
+  sa.writeUInt16LE(AF_INET, 0)
+  sa.writeUInt16BE(port, 2)
+  // sin_addr 0.0.0.0: broadcasts arrive only at a wildcard-bound socket.
+  return sa
+}
+
+function int(value: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeInt32LE(value)
+  return b
+}
+
+/** Opens a UDP socket on 0.0.0.0:port that only sees and sends on `interface` (Linux, SO_BINDTODEVICE). */
+export async function bindToInterface(options: BoundSocketOptions): Promise<Socket> {
+  const where = `UDP 0.0.0.0:${options.port} on ${options.interface}`
+  if (platform() === 'win32') return bindAddress(options)
+  if (platform() !== 'linux')
+    throw new RackbootError(
+      `cannot bind ${where}: binding DHCP to one interface is implemented for Linux and Windows only`,
+    )
+  const c = libc()
+  const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)
+  if (fd < 0) throw new RackbootError(`cannot open ${where}: ${c.strerror(c.errno())}`)
+  const fail = (what: string): never => {
+    const e = c.errno()
+    c.close(fd)
+    if (e === EACCES || (what === 'SO_BINDTODEVICE' && e === 1))
+      throw new RackbootError(
+        `cannot bind ${where}: permission denied — run as root or grant CAP_NET_BIND_SERVICE and CAP_NET_RAW (see README, Privileges)`,
+        'permission',
+      )
+    if (e === EADDRINUSE)
+      throw new RackbootError(
+        `cannot bind ${where}: address in use — another DHCP/TFTP server (dnsmasq, kea, a second rackboot?) holds it`,
+        'conflict',
+      )
+    throw new RackbootError(`cannot bind ${where}: ${what} failed: ${c.strerror(e)}`)
+  }
+  const name = Buffer.from(`${options.interface}\0`)
+  if (c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, int(1), 4) !== 0) fail('SO_REUSEADDR')
+  if (c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length) !== 0) fail('SO_BINDTODEVICE')
+  if (options.broadcast !== false && c.setsockopt(fd, SOL_SOCKET, SO_BROADCAST, int(1), 4) !== 0)
+    fail('SO_BROADCAST')
+  if (c.bind(fd, sockaddrIn(options.port), 16) !== 0) fail('bind')
+  const socket = createSocket({ type: 'udp4' })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind({ fd }, () => {
+      socket.off('error', reject)
+      resolve()
+    })
+  })
+  return socket
+}
+
+async function bindAddress(options: BoundSocketOptions): Promise<Socket> {
+  const socket = createSocket({ type: 'udp4', reuseAddr: true })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind({ port: options.port, address: options.address }, () => {
+      socket.off('error', reject)
+      resolve()
+    })
+  })
+  if (options.broadcast !== false) socket.setBroadcast(true)
+  return socket
+}
