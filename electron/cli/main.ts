@@ -9,6 +9,7 @@ import { stderrLogger } from '../core/util/logger'
 import { RackbootError, errorMessage } from '../core/util/result'
 import { productVersion } from '../core/version'
 import type { Node } from '../core/inventory/schema'
+import type { CaptureStatus } from '../core/boot/capture-controller'
 import { UsageError, parsePort, processIo, type CliIo } from './io'
 import { runServe } from './serve'
 import { openSession } from './session'
@@ -57,7 +58,10 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     .option('--ui-port <n>', 'UI/API port (0 = any free port)', portArg('--ui-port', true), 0)
     .option('--files <dir>', 'also serve DIR over TFTP (root) and HTTP (/files/)')
     .option('--force', 'serve on an interface that holds the default route')
-    .option('--reset-store', 'when the store cannot be read and no good backup exists: move it aside and start empty (nothing is deleted)')
+    .option(
+      '--reset-store',
+      'when the store cannot be read and no good backup exists: move it aside and start empty (nothing is deleted)',
+    )
     .action(async (o: Record<string, unknown>) => {
       exitCode = await runServe(
         {
@@ -146,6 +150,33 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
       }
     })
 
+  const capture = program
+    .command('capture')
+    .description('capture mode of a running serve: unknown PXE nodes take the empty slots in rack order')
+  const captureVerb = (verb: 'status' | 'start' | 'stop' | 'undo', description: string) =>
+    capture
+      .command(verb)
+      .description(description)
+      .addOption(dataDirOption())
+      .option('--json', 'machine-readable output')
+      .action(async (o: { dataDir: string; json?: boolean }) => {
+        const session = await openSession(resolve(o.dataDir), logger)
+        try {
+          if (session.via !== 'running-serve')
+            throw new RackbootError(
+              'capture needs a running `rackboot serve` on this data dir (it owns the DHCP server)',
+            )
+          const s = await session.call(`capture/${verb}`, {})
+          io.stdout(o.json ? `${JSON.stringify(s, null, 2)}\n` : formatCapture(s))
+        } finally {
+          await session.close()
+        }
+      })
+  captureVerb('status', 'show whether capture is on, the next slot and any ambiguity')
+  captureVerb('start', 'start capturing: power on the nodes in rack order')
+  captureVerb('stop', 'stop capturing')
+  captureVerb('undo', 'take back the last captured MAC')
+
   program
     .command('doctor')
     .description('check privileges, the interface, iPXE binaries and qemu; each problem with its fix')
@@ -180,6 +211,22 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     io.stderr(`rackboot: ${errorMessage(e)}\n`)
     return 1
   }
+}
+
+function formatCapture(s: CaptureStatus): string {
+  const lines = [`capture ${s.active ? 'ON' : 'off'}`]
+  if (s.next)
+    lines.push(
+      `next slot: ${s.next.rack ?? '-'}/${s.next.slot ?? '-'} (${s.next.node}) — power on that node now`,
+    )
+  else lines.push('no empty slot left: plan more nodes first')
+  if (s.last) lines.push(`last captured: ${s.last.mac} -> ${s.last.node}`)
+  if (s.ambiguity)
+    lines.push(
+      `PAUSED: ${s.ambiguity.candidates.join(' and ')} arrived together for ${s.ambiguity.node}; resolve in the UI`,
+    )
+  if (s.waiting.length > 0) lines.push(`unknown MACs seen: ${s.waiting.join(', ')}`)
+  return lines.join('\n') + '\n'
 }
 
 function formatNodes(list: Node[]): string {
