@@ -1,0 +1,26 @@
+/**
+ * Hash history: the UI is served from file: in Electron and by a plain static server headless, and neither
+ * needs to know the routes.
+ */
+import {
+  createRouter,
+  createWebHashHistory,
+  type RouteRecordRaw,
+  type Router,
+  type RouterHistory,
+} from 'vue-router'
+import WizardView from './views/WizardView.vue'
+import NodesView from './views/NodesView.vue'
+import SettingsView from './views/SettingsView.vue'
+
+export const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/wizard' },
+  { path: '/wizard', name: 'wizard', component: WizardView, meta: { title: 'Wizard' } },
+  { path: '/nodes', name: 'nodes', component: NodesView, meta: { title: 'Nodes' } },
+  { path: '/settings', name: 'settings', component: SettingsView, meta: { title: 'Settings' } },
+  { path: '/:pathMatch(.*)*', redirect: '/wizard' },
+]
+
+export function createAppRouter(history: RouterHistory = createWebHashHistory()): Router {
+  return createRouter({ history, routes })
+}

@@ -1,0 +1,209 @@
+/**
+ * Electron main's lifecycle against a fake `electron` module and the real core (store in a temp dir):
+ * hardening, one IPC handler with the sender check, the secure window, event forwarding, clean quit.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { IPC_EVENT, IPC_INVOKE, type CallResult, type Channel } from '../../electron/ipc/contract'
+import { silentLogger } from '../../electron/core/util/logger'
+
+const fake = vi.hoisted(() => {
+  type Listener = (...args: unknown[]) => unknown
+  const state = {
+    appListeners: new Map<string, Listener[]>(),
+    handlers: new Map<string, Listener>(),
+    windows: [] as {
+      options: Record<string, unknown>
+      url: string | null
+      sent: unknown[][]
+      destroyed: boolean
+    }[],
+    userData: '',
+    quitCalls: 0,
+    /** Resolved when the app really quits (the second quit(), after before-quit let it through). */
+    onQuit: null as (() => void) | null,
+    exitCode: null as number | null,
+    permissionHandler: null as Listener | null,
+    headersHandler: null as Listener | null,
+    ready: Promise.resolve(),
+  }
+  const emit = (event: string, ...args: unknown[]) => {
+    for (const l of state.appListeners.get(event) ?? []) l(...args)
+  }
+  const app = {
+    on(event: string, listener: Listener) {
+      state.appListeners.set(event, [...(state.appListeners.get(event) ?? []), listener])
+      return app
+    },
+    whenReady: () => state.ready,
+    getPath: (name: string) => {
+      if (name !== 'userData') throw new Error(`unexpected getPath(${name})`)
+      return state.userData
+    },
+    quit() {
+      state.quitCalls += 1
+      let prevented = false
+      emit('before-quit', { preventDefault: () => (prevented = true) })
+      if (!prevented) state.onQuit?.()
+    },
+    exit(code: number) {
+      state.exitCode = code
+    },
+  }
+  class BrowserWindow {
+    readonly record: (typeof state.windows)[number]
+    readonly webContents: { send(...args: unknown[]): void }
+    constructor(options: Record<string, unknown>) {
+      const record = { options, url: null as string | null, sent: [] as unknown[][], destroyed: false }
+      this.record = record
+      state.windows.push(record)
+      this.webContents = { send: (...args: unknown[]) => void record.sent.push(args) }
+    }
+    once() {}
+    show() {}
+    isDestroyed() {
+      return this.record.destroyed
+    }
+    isMinimized() {
+      return false
+    }
+    restore() {}
+    focus() {}
+    async loadURL(url: string) {
+      this.record.url = url
+    }
+  }
+  const electron = {
+    app,
+    BrowserWindow,
+    ipcMain: {
+      handle: (channel: string, fn: Listener) => void state.handlers.set(channel, fn),
+      removeHandler: (channel: string) => void state.handlers.delete(channel),
+    },
+    session: {
+      defaultSession: {
+        setPermissionRequestHandler: (fn: Listener) => void (state.permissionHandler = fn),
+        setPermissionCheckHandler: () => {},
+        setDevicePermissionHandler: () => {},
+        webRequest: { onHeadersReceived: (fn: Listener) => void (state.headersHandler = fn) },
+      },
+    },
+    shell: { openExternal: async () => {} },
+    dialog: { showErrorBox: () => {} },
+  }
+  return { state, emit, electron }
+})
+
+vi.mock('electron', () => ({ ...fake.electron, default: fake.electron }))
+
+const { runApp } = await import('../../electron/main/lifecycle')
+
+const APP_URL = 'file:///opt/rackboot/out/renderer/index.html'
+const location = { appUrl: APP_URL, preloadPath: '/opt/rackboot/out/preload/index.cjs', dev: false }
+
+const invoke = (frameUrl: string | null, message: unknown) =>
+  fake.state.handlers.get(IPC_INVOKE)!(
+    { senderFrame: frameUrl === null ? null : { url: frameUrl } },
+    message,
+  ) as Promise<CallResult<Channel>>
+
+beforeEach(async () => {
+  fake.state.appListeners.clear()
+  fake.state.handlers.clear()
+  fake.state.windows.length = 0
+  fake.state.quitCalls = 0
+  fake.state.exitCode = null
+  fake.state.userData = await mkdtemp(join(tmpdir(), 'rackboot-main-'))
+  // main opens the shared data dir (defaultDataDir), which RACKBOOT_DATA_DIR points here.
+  process.env.RACKBOOT_DATA_DIR = fake.state.userData
+})
+
+afterEach(async () => {
+  delete process.env.RACKBOOT_DATA_DIR
+  await rm(fake.state.userData.replace(/\/not-a-dir$/, ''), { recursive: true, force: true })
+})
+
+describe('Electron main lifecycle', () => {
+  it('opens the core, serves the contract to the app window only, forwards events and closes on quit', async () => {
+    expect(await runApp(location, silentLogger)).toBe(true)
+    expect(fake.state.windows).toHaveLength(1)
+
+    const win = fake.state.windows[0]!
+    expect(win.url).toBe(APP_URL)
+    expect(win.options.webPreferences).toMatchObject({
+      preload: location.preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    })
+    expect([...fake.state.handlers.keys()]).toEqual([IPC_INVOKE])
+
+    // Permissions are denied, and the CSP header is added to responses.
+    const granted = vi.fn()
+    fake.state.permissionHandler!(null, 'media', granted)
+    expect(granted).toHaveBeenCalledWith(false)
+    const headers = vi.fn()
+    fake.state.headersHandler!({ responseHeaders: {} }, headers)
+    expect(headers.mock.calls[0]![0].responseHeaders['Content-Security-Policy'][0]).toContain(
+      "script-src 'self'",
+    )
+
+    // The app's frame reaches the real core through dispatch().
+    expect(await invoke(`${APP_URL}#/nodes`, { channel: 'nodes/list', payload: {} })).toEqual({
+      ok: true,
+      value: [],
+    })
+    const settings = await invoke(APP_URL, { channel: 'settings/get', payload: {} })
+    expect(settings).toMatchObject({ ok: true, value: { dhcpMode: 'off' } })
+    expect(await invoke(APP_URL, { channel: 'nodes/list', payload: { x: 1 } })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request' },
+    })
+    // Anything else is refused.
+    expect(await invoke('https://evil.example/', { channel: 'nodes/list', payload: {} })).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+    })
+    expect(await invoke(null, { channel: 'nodes/list', payload: {} })).toMatchObject({ ok: false })
+
+    // A change in the core reaches the window as an event.
+    const added = await invoke(APP_URL, {
+      channel: 'nodes/add',
+      payload: { name: 'cn01', mac: '52:54:00:00:00:01' },
+    })
+    expect(added).toMatchObject({ ok: true, value: { name: 'cn01' } })
+    const nodeEvents = win.sent.filter(
+      ([c, m]) => c === IPC_EVENT && (m as { event: string }).event === 'nodes/changed',
+    )
+    expect(nodeEvents.at(-1)![1]).toMatchObject({
+      payload: { nodes: [{ name: 'cn01', macs: ['52:54:00:00:00:01'] }] },
+    })
+
+    // Quit waits for the core to close, then quits for real; nothing is left registered.
+    const quitting = new Promise<void>((resolve) => (fake.state.onQuit = resolve))
+    fake.electron.app.quit()
+    await quitting
+    expect(fake.state.quitCalls).toBe(2)
+    expect(fake.state.handlers.size).toBe(0)
+    const sentBefore = win.sent.length
+    // The store is closed: a second Rackboot can open the same data dir.
+    const { Rackboot } = await import('../../electron/core/rackboot')
+    const again = await Rackboot.open({ dataDir: fake.state.userData })
+    expect(again.repo.listNodes().map((n) => n.name)).toEqual(['cn01'])
+    await again.close()
+    expect(win.sent.length).toBe(sentBefore)
+  })
+
+  it('exits with status 1 when the core cannot open', async () => {
+    // A regular file where the data dir should be.
+    fake.state.userData = join(fake.state.userData, 'not-a-dir')
+    await writeFile(fake.state.userData, '')
+    process.env.RACKBOOT_DATA_DIR = fake.state.userData
+    expect(await runApp(location, silentLogger)).toBe(false)
+    expect(fake.state.exitCode).toBe(1)
+    expect(fake.state.windows).toHaveLength(0)
+  })
+})
