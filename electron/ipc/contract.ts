@@ -16,8 +16,7 @@ import {
   type Settings,
   type DhcpMode,
 } from '../core/inventory/schema'
-import type { BootEvent, CaptureEvent } from '../core/boot/events'
-import type { CaptureStatus } from '../core/boot/capture-controller'
+import type { BootEvent, CaptureEvent, CaptureStatus } from '../core/boot/events'
 
 export type { BootEvent, CaptureEvent, CaptureStatus }
 

@@ -1,6 +1,6 @@
 /** Capture handlers for contract tests that do not exercise capture: an idle, empty capture. */
 import type { Handlers } from '../../electron/ipc/contract'
-import type { CaptureStatus } from '../../electron/core/boot/capture-controller'
+import type { CaptureStatus } from '../../electron/core/boot/events'
 
 const idle: CaptureStatus = { active: false, ambiguity: null, last: null, next: null, waiting: [] }
 

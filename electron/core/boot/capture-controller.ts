@@ -6,16 +6,9 @@ import type { InventoryRepo } from '../inventory/repo'
 import { RackbootError, errorMessage } from '../util/result'
 import type { Logger } from '../util/logger'
 import { emptySlots, initialCapture, onPxeDiscover, type CaptureState } from './capture'
-import type { CaptureEvent } from './events'
+import type { CaptureEvent, CaptureStatus } from './events'
 
-export interface CaptureStatus {
-  active: boolean
-  ambiguity: { node: string; candidates: string[] } | null
-  last: { mac: string; node: string } | null
-  /** The slot the next captured MAC goes to, in rack order. */
-  next: { node: string; rack: string | null; slot: number | null } | null
-  waiting: string[]
-}
+export type { CaptureStatus }
 
 export class CaptureController {
   private state: CaptureState = initialCapture

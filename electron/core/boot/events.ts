@@ -28,3 +28,12 @@ export type CaptureEvent =
   | { kind: 'duplicate'; mac: string; node: string; detail: string; time: string }
   | { kind: 'undone'; mac: string; node: string; time: string }
   | { kind: 'full'; mac: string; time: string }
+
+export interface CaptureStatus {
+  active: boolean
+  ambiguity: { node: string; candidates: string[] } | null
+  last: { mac: string; node: string } | null
+  /** The slot the next captured MAC goes to, in rack order. */
+  next: { node: string; rack: string | null; slot: number | null } | null
+  waiting: string[]
+}

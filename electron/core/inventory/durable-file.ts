@@ -4,7 +4,7 @@
  * write a temp file in the same directory, fsync it, rename it over the target (rename(2) is atomic within one
  * file system), then fsync the directory so the rename itself is on disk (without that, ext4/xfs may forget it).
  */
-import { open, rename, unlink, readFile, readdir, link } from 'node:fs/promises'
+import { open, rename, unlink, readFile, readdir, link, mkdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -115,4 +115,24 @@ export async function removeTempFiles(file: string): Promise<string[]> {
     )
   }
   return removed
+}
+
+/**
+ * mkdir -p without `{ recursive: true }`: Node 20's recursive mkdir never settles under /proc (it retries the
+ * ENOENT the kernel returns there forever), which would hang start-up on a mistyped data dir. One level at a time.
+ */
+export async function ensureDir(dir: string, mode = 0o700): Promise<void> {
+  try {
+    if ((await stat(dir)).isDirectory()) return
+    throw Object.assign(new Error(`${dir} exists and is not a directory`), { code: 'ENOTDIR' })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  const parent = dirname(dir)
+  if (parent !== dir) await ensureDir(parent, mode)
+  try {
+    await mkdir(dir, { mode })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+  }
 }

@@ -20,14 +20,13 @@
  * group write is logged, the changes stay in memory, and the next updateSoon/update/flush retries; flush() and
  * close() reject with the error so the caller knows.
  */
-import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Low } from 'lowdb'
 import { type Logger, stderrLogger } from '../util/logger'
 import { RackbootError, errorMessage } from '../util/result'
 import { type Db, dbSchema, describeIssues } from './schema'
 import { DbFileAdapter } from './db-file'
-import { DurableWriteError, removeTempFiles } from './durable-file'
+import { DurableWriteError, ensureDir, removeTempFiles } from './durable-file'
 import { type DirLock, acquireDirLock } from './lock'
 import { type LoadOutcome, loadOrRecover } from './recover'
 
@@ -86,7 +85,7 @@ export class Store {
     const file = join(dataDir, DB_FILE)
     const backupFile = join(dataDir, BACKUP_FILE)
     try {
-      await mkdir(dataDir, { recursive: true, mode: 0o700 })
+      await ensureDir(dataDir)
     } catch (e) {
       throw new RackbootError(
         `cannot create data dir ${dataDir}: ${errorMessage(e)}; choose another --data-dir`,
