@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url'
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 if (!existsSync(cli)) {
-  process.stderr.write(`rackboot: ${cli} is missing; build it with \`npm run build:node\` (npm ci does this automatically)\n`)
+  process.stderr.write(
+    `rackboot: ${cli} is missing; build it with \`npm run build:node\` (npm ci does this automatically)\n`,
+  )
   process.exit(1)
 }
 await import(cli)
