@@ -10,6 +10,7 @@ import { RackbootError, errorMessage } from '../util/result'
 import { chooseBootInterface, type InterfaceSource } from '../net/interfaces'
 import { startTftpServer, type TftpServer } from './tftp/server'
 import { diskProvider, compositeProvider } from './tftp/files'
+import { ipxeBootFileUrl } from './http/ipxe'
 import { startProvisioningServer, type ProvisioningResolver, type ProvisioningServer } from './http/server'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -209,6 +210,9 @@ export class Supervisor {
           httpPort: this.http!.address.port,
           efiBootFile: settings.efiBootFile,
           tftpFileExists: (name) => tftpRoots.some((r) => existsSync(join(r, name))),
+          // iPXE expands ${mac}, ${platform} and ${asset} in the DHCP file name itself, so the script URL
+          // tells the HTTP server the firmware (EFI kernels need initrd= names) and the asset key.
+          ipxeScriptUrl: () => ipxeBootFileUrl(`http://${nic.address}:${this.http!.address.port}`),
         },
       },
       book,
