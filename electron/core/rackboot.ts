@@ -13,6 +13,8 @@ import { Supervisor, type StackConfig } from './boot/supervisor'
 import { inventoryResolver } from './boot/resolver'
 import { productVersion } from './version'
 import { CaptureController } from './boot/capture-controller'
+import { ImageStore } from './images/store'
+import { join } from 'node:path'
 
 export interface RackbootOptions {
   dataDir: string
@@ -36,6 +38,7 @@ export class Rackboot {
   readonly handlers: Handlers
   readonly supervisor: Supervisor
   readonly capture: CaptureController
+  readonly images: ImageStore
   private readonly disposers: Array<() => void> = []
   private closed = false
 
@@ -45,6 +48,7 @@ export class Rackboot {
     readonly logger: Logger,
     headless: boolean,
   ) {
+    this.images = new ImageStore({ root: join(store.dataDir, 'images'), logger })
     this.capture = new CaptureController({
       repo,
       now: () => Date.now(),
@@ -54,7 +58,7 @@ export class Rackboot {
     })
     this.supervisor = new Supervisor({
       logger,
-      resolver: inventoryResolver(repo, () => this.supervisor.status()),
+      resolver: inventoryResolver(repo, this.images, () => this.supervisor.status()),
       onStatus: (status) => this.bus.emit('stack/changed', status),
       dhcp: {
         dataDir: store.dataDir,
@@ -82,7 +86,11 @@ export class Rackboot {
   static async open(options: RackbootOptions): Promise<Rackboot> {
     const logger = options.logger ?? silentLogger
     const store = await Store.open({ dataDir: options.dataDir, resetStore: options.resetStore, logger })
-    return new Rackboot(store, new InventoryRepo(store), logger, options.headless ?? true)
+    const core = new Rackboot(store, new InventoryRepo(store), logger, options.headless ?? true)
+    // Leftovers of an import killed mid-way (temp dirs) go; a finished image is never touched.
+    const swept = await core.images.sweep().catch(() => 0)
+    if (swept > 0) logger.warn(`removed ${swept} unfinished image import(s) left by a crash`)
+    return core
   }
 
   /** Starts the boot stack; settings fill what the options leave out. */
