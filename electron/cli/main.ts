@@ -14,6 +14,7 @@ import { UsageError, parsePort, processIo, type CliIo } from './io'
 import { runServe } from './serve'
 import { openSession } from './session'
 import { formatChecks, runChecks, systemDoctorEnv } from './doctor'
+import { registerInteropCommands } from './interop'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
   const logger = stderrLogger()
@@ -186,6 +187,8 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
       io.stdout(formatChecks(checks))
       exitCode = checks.some((c) => c.level === 'fail') ? 1 : 0
     })
+
+  registerInteropCommands(program, { io, logger, dataDirOption })
 
   try {
     await program.parseAsync(argv, { from: 'user' })

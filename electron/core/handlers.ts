@@ -5,6 +5,8 @@
 import type { Handlers, AppStatus, StackStatus } from '../ipc/contract'
 import type { InventoryRepo } from './inventory/repo'
 import type { CaptureController } from './boot/capture-controller'
+import { createInteropHandlers } from './interop/contract-handlers'
+import { listInterfaces, type InterfaceInfo } from './net/interfaces'
 
 export interface HandlerDeps {
   repo: InventoryRepo
@@ -13,6 +15,8 @@ export interface HandlerDeps {
   headless: boolean
   stackStatus(): StackStatus
   capture: CaptureController
+  /** The machine's NICs; defaults to the live system list (tests inject their own). */
+  interfaces?: () => Promise<InterfaceInfo[]>
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
@@ -39,5 +43,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'capture/stop': async () => deps.capture.stop(),
     'capture/undo': async () => deps.capture.undo(),
     'capture/resolve': async (req) => deps.capture.resolve(req.order),
+    ...createInteropHandlers(repo),
+    'net/interfaces': async () => (deps.interfaces ?? (() => listInterfaces()))(),
+    'plan/preview': async (req) => repo.previewPlan(req),
+    'plan/apply': async (req) => repo.applyPlan(req),
   }
 }

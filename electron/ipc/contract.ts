@@ -17,8 +17,27 @@ import {
   type DhcpMode,
 } from '../core/inventory/schema'
 import type { BootEvent, CaptureEvent, CaptureStatus } from '../core/boot/events'
+import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
+import type { MacListOutcome } from '../core/interop/vendor-apply'
+import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 
-export type { BootEvent, CaptureEvent, CaptureStatus }
+export type { BootEvent, CaptureEvent, CaptureStatus, PlanPreview }
+
+/**
+ * One network card as `net/interfaces` lists it (core/net/interfaces.ts builds it; spelled out here so the
+ * renderer's build never pulls in that file's Node imports).
+ */
+export interface InterfaceInfo {
+  name: string
+  mac: string | null
+  ipv4: { address: string; prefix: number; network: string } | null
+  /** null where the OS does not say (no sysfs). */
+  up: boolean | null
+  speedMbps: number | null
+  /** The uplink, most likely: serving DHCP there would answer the office LAN. */
+  holdsDefaultRoute: boolean
+  loopback: boolean
+}
 
 /** What the boot stack is doing right now; shown in the status bar. */
 export interface StackStatus {
@@ -63,6 +82,25 @@ const captureResolveRequest = z
   })
   .strict()
 
+// Interop: the contract carries file text; reading and writing files stays with the caller (CLI, UI dialog).
+const MAX_IMPORT_CHARS = 1_000_000
+const importText = z.string().max(MAX_IMPORT_CHARS, `at most ${MAX_IMPORT_CHARS} characters; split the file`)
+const exportRenderRequest = z
+  .object({
+    format: z.enum(['warewulf', 'csv', 'hosts', 'dnsmasq', 'dhcpd', 'ansible', 'json']),
+    /** Warewulf only: the nodes.conf dialect (default 4.6). */
+    version: z.enum(['4.5', '4.6']).optional(),
+    /** Warewulf only: a whole nodes.conf (default), or the bare node map `wwctl node import` reads. */
+    form: z.enum(['nodes.conf', 'node-import']).optional(),
+  })
+  .strict()
+const importWarewulfRequest = z
+  .object({ text: importText, dryRun: z.boolean().default(false), replace: z.boolean().default(false) })
+  .strict()
+const importMacsRequest = z
+  .object({ text: importText, dryRun: z.boolean().default(false), force: z.boolean().default(false) })
+  .strict()
+
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
   'settings/get': channel<typeof empty, Settings>(empty),
@@ -80,6 +118,18 @@ export const channels = {
   'capture/stop': channel<typeof empty, CaptureStatus>(empty),
   'capture/undo': channel<typeof empty, CaptureStatus>(empty),
   'capture/resolve': channel<typeof captureResolveRequest, CaptureStatus>(captureResolveRequest),
+  /** The machine's NICs, for choosing the provisioning interface (the wizard's first step). */
+  'net/interfaces': channel<typeof empty, InterfaceInfo[]>(empty),
+  /** The nodes a rack plan would create, with every problem per field or node; changes nothing. */
+  'plan/preview': channel<typeof planRequestSchema, PlanPreview>(planRequestSchema),
+  /** Creates the rack and all its planned nodes in one update, or nothing, refusing with every problem. */
+  'plan/apply': channel<typeof planRequestSchema, { rack: Rack; nodes: Node[] }>(planRequestSchema),
+  /** The inventory as a Warewulf nodes.conf, CSV, /etc/hosts, dnsmasq, dhcpd, Ansible or JSON text. */
+  'export/render': channel<typeof exportRenderRequest, { text: string }>(exportRenderRequest),
+  /** Adds the nodes of a Warewulf nodes.conf; refuses with every problem (line and node), saving nothing. */
+  'import/warewulf': channel<typeof importWarewulfRequest, NodeImportOutcome>(importWarewulfRequest),
+  /** A vendor MAC list onto the empty planned slots in rack order; refuses with every problem unless forced. */
+  'import/macs': channel<typeof importMacsRequest, MacListOutcome>(importMacsRequest),
 } as const
 
 export type Channel = keyof typeof channels

@@ -15,7 +15,7 @@ import SettingsView from './views/SettingsView.vue'
 
 export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/wizard' },
-  { path: '/wizard', name: 'wizard', component: WizardView, meta: { title: 'Wizard' } },
+  { path: '/wizard/:step?', name: 'wizard', component: WizardView, meta: { title: 'Wizard' } },
   { path: '/nodes', name: 'nodes', component: NodesView, meta: { title: 'Nodes' } },
   { path: '/settings', name: 'settings', component: SettingsView, meta: { title: 'Settings' } },
   { path: '/:pathMatch(.*)*', redirect: '/wizard' },

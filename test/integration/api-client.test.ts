@@ -15,7 +15,7 @@ import {
   type WsClient,
   createWsClient,
 } from '../../renderer/src/ipc/client'
-import { idleCaptureHandlers } from '../support/fake-handlers'
+import { idleCaptureHandlers, idleWizardHandlers } from '../support/fake-handlers'
 
 const status: AppStatus = {
   version: '0.0.0-test',
@@ -45,6 +45,7 @@ function fakeHandlers(hang: Promise<never>): Handlers {
     'images/list': async () => [],
     'stack/status': async () => status.stack,
     ...idleCaptureHandlers,
+    ...idleWizardHandlers,
   }
 }
 

@@ -14,7 +14,7 @@ import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema
 import type { AppStatus, Events, Handlers } from '../../electron/ipc/contract'
 import { EventBus } from '../../electron/core/util/bus'
 import { RackbootError } from '../../electron/core/util/result'
-import { idleCaptureHandlers } from '../support/fake-handlers'
+import { idleCaptureHandlers, idleWizardHandlers } from '../support/fake-handlers'
 
 const status: AppStatus = {
   version: '0.0.0-test',
@@ -46,6 +46,7 @@ function fakeHandlers(): Handlers {
     'images/list': async () => [],
     'stack/status': async () => status.stack,
     ...idleCaptureHandlers,
+    ...idleWizardHandlers,
   }
 }
 

@@ -4,13 +4,49 @@ import type { CaptureStatus } from '../../electron/core/boot/events'
 
 const idle: CaptureStatus = { active: false, ambiguity: null, last: null, next: null, waiting: [] }
 
+/** Interop handlers for contract tests that do not exercise interop: empty exports, refusing imports. */
+export const idleInteropHandlers: Pick<Handlers, 'export/render' | 'import/warewulf' | 'import/macs'> = {
+  'export/render': async () => ({ text: '' }),
+  'import/warewulf': async () => {
+    throw new Error('import/warewulf is not part of this test')
+  },
+  'import/macs': async () => {
+    throw new Error('import/macs is not part of this test')
+  },
+}
+
+/** Also carries the interop stubs, so every fake that spreads this one stays a complete Handlers. */
 export const idleCaptureHandlers: Pick<
   Handlers,
-  'capture/status' | 'capture/start' | 'capture/stop' | 'capture/undo' | 'capture/resolve'
+  | 'capture/status'
+  | 'capture/start'
+  | 'capture/stop'
+  | 'capture/undo'
+  | 'capture/resolve'
+  | 'export/render'
+  | 'import/warewulf'
+  | 'import/macs'
 > = {
+  ...idleInteropHandlers,
   'capture/status': async () => idle,
   'capture/start': async () => ({ ...idle, active: true }),
   'capture/stop': async () => idle,
   'capture/undo': async () => idle,
   'capture/resolve': async () => idle,
+}
+
+/** Wizard handlers for contract tests that do not exercise the wizard: no NICs, an empty plan, refusing apply. */
+export const idleWizardHandlers: Pick<Handlers, 'net/interfaces' | 'plan/preview' | 'plan/apply'> = {
+  'net/interfaces': async () => [],
+  'plan/preview': async (req) => ({
+    rack: req.rack,
+    rackExists: false,
+    rackIndex: 0,
+    subnet: null,
+    nodes: [],
+    issues: [],
+  }),
+  'plan/apply': async () => {
+    throw new Error('plan/apply is not part of this test')
+  },
 }

@@ -5,7 +5,7 @@ import type { AppStatus, Handlers } from '../../electron/ipc/contract'
 import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
 import { RackbootError } from '../../electron/core/util/result'
 import type { Logger } from '../../electron/core/util/logger'
-import { idleCaptureHandlers } from '../support/fake-handlers'
+import { idleCaptureHandlers, idleWizardHandlers } from '../support/fake-handlers'
 
 const status: AppStatus = {
   version: '0.0.0-test',
@@ -35,6 +35,7 @@ function fakeHandlers(overrides: Partial<Handlers> = {}): Handlers {
     'images/list': async () => [],
     'stack/status': async () => status.stack,
     ...idleCaptureHandlers,
+    ...idleWizardHandlers,
     ...overrides,
   }
 }

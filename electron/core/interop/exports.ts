@@ -13,12 +13,6 @@ export const CSV_COLUMNS = ['rack', 'slot', 'name', 'mac', 'ip', 'serial'] as co
 
 const inRackOrder = (db: Db): Node[] => [...db.nodes].sort(compareNodes)
 
-/** The node's serial number, once the schema has one (proposed `serial` field); '' until then. */
-function serialOf(n: Node): string {
-  const s = (n as Node & { serial?: unknown }).serial
-  return typeof s === 'string' ? s : ''
-}
-
 /**
  * One record per node: rack, slot, name, MACs (space-separated, boot MAC first), IPv4, serial.
  * CRLF records and quoting per RFC 4180, so spreadsheets and `parseCsv` read it back unchanged.
@@ -32,7 +26,7 @@ export function exportCsv(db: Db): string {
       n.name,
       n.macs.join(' '),
       n.ipv4 ?? '',
-      serialOf(n),
+      n.serial ?? '',
     ])
   return out
 }

@@ -23,13 +23,14 @@ import { stringifyForYaml11 } from './yaml-quote'
 export function exportWarewulf(db: Db, opts: WarewulfExportOptions): string {
   const profileName = opts.profile ?? 'default'
   const nodes = [...db.nodes].sort(compareNodes)
-  const extraOf = (n: Node): WarewulfNodeExtra | null => opts.extras?.[n.name] ?? null
+  const extraOf = (n: Node): WarewulfNodeExtra | null => opts.extras?.[n.name] ?? n.extra.warewulf ?? null
 
   // Shared kernel args: 4.6 appends profile and node lists, so the profile takes the common leading words;
   // 4.5 replaces the profile's string with the node's, so the profile takes the string only if all agree.
   const words = nodes.map((n) => splitArgs(n.kernelArgs))
+  const bare = opts.form === 'node-import'
   let shared: string[] = []
-  if (nodes.length > 0) {
+  if (nodes.length > 0 && !bare) {
     if (opts.version === '4.6') {
       shared = words[0]!
       for (const w of words) {
@@ -50,7 +51,9 @@ export function exportWarewulf(db: Db, opts: WarewulfExportOptions): string {
   // The profile's device merges into the node device of the same name, so it only helps when all primaries
   // are called `default`; otherwise each primary carries netmask and gateway itself.
   const siteOnProfile =
-    Object.keys(siteNet).length > 0 && built.every((b) => b.primary === null || b.primary === 'default')
+    !bare &&
+    Object.keys(siteNet).length > 0 &&
+    built.every((b) => b.primary === null || b.primary === 'default')
 
   // No `comment` here: a profile's comment is inherited by every node that names it.
   const profile: WwMap = {}
@@ -73,7 +76,10 @@ export function exportWarewulf(db: Db, opts: WarewulfExportOptions): string {
     const e: WwMap = { profiles: [profileName] }
     const comment = take('comment')
     if (comment !== undefined) e.comment = comment
-    if (n.image !== null) e[opts.version === '4.6' ? 'image name' : 'container name'] = n.image
+    // An image Rackboot did not know at import is kept in the passthrough: Warewulf still gets its name back.
+    const keptImage = take('image name') ?? take('container name')
+    const image = n.image ?? (typeof keptImage === 'string' && keptImage !== '' ? keptImage : null)
+    if (image !== null) e[opts.version === '4.6' ? 'image name' : 'container name'] = image
     const kernel: WwMap = { ...(isMapValue(fields.kernel) ? fields.kernel : {}) }
     delete fields.kernel
     const own = words[i]!.slice(shared.length)
@@ -97,6 +103,11 @@ export function exportWarewulf(db: Db, opts: WarewulfExportOptions): string {
   })
 
   // Warewulf 4.5 reads with yaml.v2 (YAML 1.1): quote what 1.1 would read as a number or boolean.
+  if (bare)
+    return stringifyForYaml11(
+      out,
+      ` Warewulf ${opts.version} node map for \`wwctl node import\`, written by Rackboot (${nodes.length} node${nodes.length === 1 ? '' : 's'}); each names profile '${profileName}' of the server it lands on`,
+    )
   return stringifyForYaml11(
     opts.version === '4.5'
       ? { WW_INTERNAL: 45, nodeprofiles: { [profileName]: profile }, nodes: out }

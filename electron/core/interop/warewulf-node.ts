@@ -156,6 +156,9 @@ export function toRackboot(
       state: macs.length > 0 ? 'captured' : 'planned',
       uuid: null,
       assetKey,
+      serial: null,
+      // The node carries its own passthrough, so the store keeps it and an export finds it on the node.
+      extra: { warewulf: { fields, netdevs, primary: primaryDev } },
     },
     extra: { fields, netdevs, primary: primaryDev },
     macs,

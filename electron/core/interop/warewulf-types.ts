@@ -71,8 +71,14 @@ export interface WarewulfExportOptions {
   version: WarewulfVersion
   /** Name of the profile every exported node references; default `default`. */
   profile?: string
-  /** Passthrough per node name, from a previous import (WarewulfImport.extras). */
+  /** Passthrough per node name, from a previous import (WarewulfImport.extras); default: each node's own. */
   extras?: Record<string, WarewulfNodeExtra>
+  /**
+   * `nodes.conf` (default): a profile with what the nodes share, then the nodes. `node-import`: the bare map
+   * of nodes that `wwctl node import FILE` reads (it unmarshals `map[string]*node.Node`, so no `nodes:` key and
+   * no profiles), each node carrying its own kernel args, netmask and gateway.
+   */
+  form?: 'nodes.conf' | 'node-import'
 }
 
 /** Tag names that carry Rackboot's rack placement through Warewulf (`tags:` on each node). */

@@ -16,6 +16,12 @@ import {
   type SettingsPatch,
 } from './schema'
 import type { Store } from './store'
+import type { WarewulfImport } from '../interop/warewulf-types'
+import { planNodeImport, type NodeImportOutcome } from '../interop/warewulf-apply'
+import { planVendorMacs, type MacListOutcome } from '../interop/vendor-apply'
+import type { VendorMacList } from '../interop/vendor-macs'
+import { ProblemListError, plural } from '../interop/problems'
+import { describePlanIssues, planRack, type PlanPreview, type PlanRequest } from './plan'
 
 export interface AddNodeInput {
   name: string
@@ -128,7 +134,11 @@ export class InventoryRepo {
       const node = db.nodes.find((n) => n.name === nodeName)
       if (!node) throw new RackbootError(`no node named '${nodeName}'`, 'not-found')
       const other = db.nodes.find((n) => n.name !== nodeName && n.macs.includes(mac))
-      if (other) throw new RackbootError(`MAC ${mac} already belongs to node '${other.name}'; remove it there first`, 'conflict')
+      if (other)
+        throw new RackbootError(
+          `MAC ${mac} already belongs to node '${other.name}'; remove it there first`,
+          'conflict',
+        )
       if (!node.macs.includes(mac)) node.macs.push(mac)
       if (node.state === 'planned') node.state = 'captured'
       node.updatedAt = this.now().toISOString()
@@ -140,7 +150,8 @@ export class InventoryRepo {
     return this.store.update((db) => {
       const node = db.nodes.find((n) => n.name === nodeName)
       if (!node) throw new RackbootError(`no node named '${nodeName}'`, 'not-found')
-      if (!node.macs.includes(mac)) throw new RackbootError(`node '${nodeName}' does not have MAC ${mac}`, 'not-found')
+      if (!node.macs.includes(mac))
+        throw new RackbootError(`node '${nodeName}' does not have MAC ${mac}`, 'not-found')
       node.macs = node.macs.filter((m) => m !== mac)
       if (node.macs.length === 0 && node.state === 'captured') node.state = 'planned'
       node.updatedAt = this.now().toISOString()
@@ -155,6 +166,75 @@ export class InventoryRepo {
     this.store.updateSoon((db) => {
       const n = db.nodes.find((x) => x.macs.includes(mac))
       if (n) n.uuid = uuid
+    })
+  }
+
+  /**
+   * Adds the nodes of a Warewulf import in one store update: racks created as needed, each node's passthrough
+   * kept on it. Refuses the whole import, listing every conflict with the nodes already there (name, MAC, IPv4,
+   * slot); with `replace`, existing nodes of the same name are replaced. `dryRun` checks and changes nothing.
+   */
+  async importNodes(
+    result: WarewulfImport,
+    opts: { replace: boolean; dryRun?: boolean },
+  ): Promise<NodeImportOutcome> {
+    const checked = (db: Readonly<Db>) => {
+      const plan = planNodeImport(db, result, opts)
+      if (plan.problems.length > 0)
+        throw new ProblemListError(
+          `import refused, nothing was saved: ${plural(plan.problems.length, 'conflict')} with the nodes already in the inventory`,
+          plan.problems,
+          'conflict',
+        )
+      return plan
+    }
+    const outcome = (plan: ReturnType<typeof checked>, dryRun: boolean): NodeImportOutcome => ({
+      dryRun,
+      nodes: structuredClone(plan.nodes),
+      racks: structuredClone(plan.racks),
+      replaced: plan.replaced,
+      warnings: plan.warnings,
+    })
+    if (opts.dryRun) return outcome(checked(this.store.data), true)
+    return this.store.update((db) => {
+      const plan = checked(db)
+      db.nodes = db.nodes.filter((n) => !plan.replaced.includes(n.name))
+      db.racks.push(...structuredClone(plan.racks))
+      db.nodes.push(...structuredClone(plan.nodes))
+      return outcome(plan, false)
+    })
+  }
+
+  /**
+   * Puts the MACs of a vendor list on the empty planned slots (rack order unless the list names slots), with
+   * serials when the list has them, in one store update. Any problem (bad line, duplicate, known MAC, count
+   * mismatch) refuses the whole list unless `force`, which assigns what matched. `dryRun` changes nothing.
+   */
+  async assignVendorMacs(
+    list: VendorMacList,
+    opts: { dryRun?: boolean; force?: boolean } = {},
+  ): Promise<MacListOutcome> {
+    const checked = (db: Readonly<Db>) => {
+      const plan = planVendorMacs([...db.nodes].sort(compareNodes), list)
+      if (plan.problems.length > 0 && !opts.force)
+        throw new ProblemListError(
+          `MAC list refused, nothing was saved: ${plural(plan.problems.length, 'problem')} (fix the list, or force to assign what matched)`,
+          plan.problems,
+        )
+      return plan
+    }
+    if (opts.dryRun) return { ...checked(this.store.data), dryRun: true, saved: false }
+    return this.store.update((db) => {
+      const plan = checked(db)
+      const stamp = this.now().toISOString()
+      for (const a of plan.assignments) {
+        const node = db.nodes.find((n) => n.name === a.node)!
+        node.macs.push(a.mac)
+        if (a.serial !== null) node.serial = a.serial
+        if (node.state === 'planned') node.state = 'captured'
+        node.updatedAt = stamp
+      }
+      return { ...plan, dryRun: false, saved: plan.assignments.length > 0 }
     })
   }
 
@@ -212,6 +292,37 @@ export class InventoryRepo {
         )
       db.racks.splice(i, 1)
       return { removed: name }
+    })
+  }
+
+  /** What `applyPlan` would create, with every problem; changes nothing. */
+  previewPlan(request: PlanRequest): PlanPreview {
+    return planRack(this.store.data, request)
+  }
+
+  /**
+   * Creates (or resizes) the rack and all its planned nodes in one store update: all or nothing. The plan is
+   * recomputed inside the update, against the state it is applied to, so a node added meanwhile is a refusal,
+   * not a duplicate. Refuses with every problem listed.
+   */
+  async applyPlan(request: PlanRequest): Promise<{ rack: Rack; nodes: Node[] }> {
+    return this.store.update((db) => {
+      const plan = planRack(db, request)
+      if (plan.issues.length > 0) {
+        const lines = describePlanIssues(plan)
+        throw new RackbootError(
+          `plan for rack '${plan.rack.name}' not applied, ${lines.length} problem(s): ${lines.join('; ')}`,
+          'bad-request',
+          'run plan/preview to see each problem next to its field; nothing was saved',
+        )
+      }
+      const i = db.racks.findIndex((r) => r.name === plan.rack.name)
+      if (i >= 0) db.racks[i] = plan.rack
+      else db.racks.push(plan.rack)
+      const stamp = this.now().toISOString()
+      const created = plan.nodes.map((p) => nodeSchema.parse({ ...p, createdAt: stamp, updatedAt: stamp }))
+      db.nodes.push(...created)
+      return { rack: plan.rack, nodes: structuredClone(created) }
     })
   }
 }

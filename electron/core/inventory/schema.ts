@@ -5,6 +5,8 @@
 import { z } from 'zod'
 import { MAC_PATTERN } from '../util/mac'
 import { ipToInt, parseCidr } from '../util/ipv4'
+// Types only: the passthrough's shape is defined beside the Warewulf code that fills it.
+import type { WarewulfNodeExtra, WwValue } from '../interop/warewulf-types'
 
 export const SCHEMA_VERSION = 1
 
@@ -82,6 +84,27 @@ export const rackSchema = z.object({
 })
 export type Rack = z.infer<typeof rackSchema>
 
+/**
+ * A value of a foreign tool's YAML as its Go structs read it: every scalar a string. Checked by shape only,
+ * so a Warewulf key Rackboot has never heard of survives the store.
+ */
+export const passthroughValueSchema: z.ZodType<WwValue> = z.lazy(() =>
+  z.union([
+    z.string(),
+    z.null(),
+    z.array(passthroughValueSchema),
+    z.record(z.string(), passthroughValueSchema),
+  ]),
+)
+const passthroughMapSchema = z.record(z.string(), passthroughValueSchema)
+
+/** Warewulf nodes.conf passthrough of one node (interop/warewulf-types.ts documents each field). */
+export const warewulfNodeExtraSchema: z.ZodType<WarewulfNodeExtra> = z.object({
+  fields: passthroughMapSchema,
+  netdevs: z.array(z.object({ name: z.string().min(1), hasMac: z.boolean(), fields: passthroughMapSchema })),
+  primary: z.string().nullable(),
+})
+
 export const nodeStateSchema = z.enum(['planned', 'captured', 'booting', 'up', 'failed'])
 export type NodeState = z.infer<typeof nodeStateSchema>
 
@@ -102,6 +125,10 @@ export const nodeSchema = z.object({
   /** SMBIOS UUID from DHCP option 97, recorded when the node first asks. */
   uuid: z.string().nullable().default(null),
   assetKey: z.string().nullable().default(null),
+  /** Vendor serial number (service tag), from a vendor MAC list or typed in. */
+  serial: z.string().max(128).nullable().default(null),
+  /** What other tools know about the node and Rackboot does not model, kept so an export gives it back. */
+  extra: z.object({ warewulf: warewulfNodeExtraSchema.optional() }).prefault({}),
   createdAt: z.string().default(() => new Date().toISOString()),
   updatedAt: z.string().default(() => new Date().toISOString()),
 })

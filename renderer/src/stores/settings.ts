@@ -1,7 +1,7 @@
-/** Settings, read-only for now: `settings/get` once, then every `settings/changed`. */
+/** Settings: `settings/get` once, then every `settings/changed`; `update` sends a patch the core validates. */
 import { defineStore } from 'pinia'
 import { watch } from 'vue'
-import type { Settings } from '../../../electron/core/inventory/schema'
+import type { Settings, SettingsPatch } from '../../../electron/core/inventory/schema'
 import { useClient } from './client'
 import { useConnectionStore } from './connection'
 import { createLive } from './live'
@@ -18,7 +18,14 @@ export const useSettingsStore = defineStore('settings', () => {
     () => connection.reconnects,
     () => void live.refresh(),
   )
+  /** Resolves with the saved settings, or rejects with the core's reason (a ContractCallError). */
+  async function update(patch: SettingsPatch): Promise<Settings> {
+    const saved = await client.call('settings/update', patch)
+    live.value.value = saved
+    return saved
+  }
   return {
+    update,
     settings: live.value,
     error: live.error,
     loading: live.loading,

@@ -30,6 +30,7 @@ const client = () =>
   new FakeClient()
     .answer('stack/status', stackStatus({ state: 'running', interface: 'rb0' }))
     .answer('nodes/list', [node({ name: 'cn01' })])
+    .answer('net/interfaces', [])
     .answer(
       'settings/get',
       settingsSchema.parse({
@@ -44,15 +45,20 @@ describe('app shell', () => {
   it('has the product name, the three pages in the nav and the status bar', async () => {
     const { wrapper } = await mountApp(client(), '/')
     expect(wrapper.get('.product').text()).toBe('Rackboot')
-    expect(wrapper.findAll('nav a').map((a) => a.text())).toEqual(['Wizard', 'Nodes', 'Settings'])
+    expect(wrapper.findAll('nav[aria-label="Main"] a').map((a) => a.text())).toEqual([
+      'Wizard',
+      'Nodes',
+      'Settings',
+    ])
     expect(wrapper.get('h1').text()).toBe('Wizard')
-    expect(wrapper.text()).toContain('later issue')
+    // The wizard opens on its first step.
+    expect(wrapper.get('h2').text()).toBe('1. Network card and addresses')
     expect(wrapper.get('[role="status"]').text()).toContain('Running')
   })
 
   it('navigates to Nodes and Settings', async () => {
     const { wrapper, router } = await mountApp(client(), '/wizard')
-    await wrapper.findAll('nav a')[1]!.trigger('click')
+    await wrapper.findAll('nav[aria-label="Main"] a')[1]!.trigger('click')
     await flushPromises()
     expect(router.currentRoute.value.path).toBe('/nodes')
     expect(wrapper.get('tbody th').text()).toBe('cn01')

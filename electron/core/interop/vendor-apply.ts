@@ -1,0 +1,67 @@
+/**
+ * How a vendor MAC list lands on the planned rack: each MAC goes to an empty planned slot (a node with a rack
+ * slot and no MAC yet), in rack order unless the list names slots. Pure: the repo runs it inside one store
+ * update. Every problem is listed; the caller saves nothing when there is one, unless forced.
+ */
+import type { Node } from '../inventory/schema'
+import { matchVendorEntries, type PlannedSlot, type VendorMacList } from './vendor-macs'
+
+export interface MacAssignment {
+  node: string
+  rack: string | null
+  slot: number | null
+  mac: string
+  serial: string | null
+  /** Line of the list the MAC came from. */
+  line: number
+}
+
+export interface MacListPlan {
+  assignments: MacAssignment[]
+  /** Empty planned slots still without a MAC after these assignments. */
+  emptyLeft: number
+  problems: string[]
+}
+
+/** What `repo.assignVendorMacs` did (or, on a dry run, would do). */
+export interface MacListOutcome extends MacListPlan {
+  dryRun: boolean
+  /** False on a dry run: nothing was written. */
+  saved: boolean
+}
+
+/** `nodes` must be in rack order (compareNodes): a bare list fills the slots in that order. */
+export function planVendorMacs(nodes: readonly Node[], list: VendorMacList): MacListPlan {
+  const problems: string[] = []
+  for (const e of list.errors) problems.push(`line ${e.line}: ${e.message} ('${e.text.trim()}')`)
+  for (const d of list.duplicates)
+    problems.push(
+      `line${d.lines.length > 2 ? 's' : ''} ${d.lines.slice(1).join(', ')}: MAC ${d.mac} is already on line ${d.lines[0]}`,
+    )
+  for (const e of list.entries)
+    if (e.serial !== undefined && e.serial.length > 128)
+      problems.push(`line ${e.line}: serial '${e.serial.slice(0, 20)}…' is longer than 128 characters`)
+  const owner = new Map(nodes.flatMap((n) => n.macs.map((m) => [m, n.name] as const)))
+  const fresh = list.entries.filter((e) => {
+    const known = owner.get(e.mac)
+    if (known !== undefined) problems.push(`line ${e.line}: MAC ${e.mac} already belongs to node '${known}'`)
+    return known === undefined
+  })
+  const slots: PlannedSlot[] = nodes
+    .filter((n) => n.macs.length === 0 && n.rack !== null && n.slot !== null)
+    .map((n) => ({ rack: n.rack, slot: n.slot, node: n.name }))
+  if (slots.length === 0)
+    problems.push('no empty planned slot: plan the rack first (nodes with a rack slot and no MAC)')
+  const match = matchVendorEntries(fresh, slots)
+  for (const p of match.problems) problems.push(`line ${p.line}: ${p.message}`)
+  if (match.countMessage !== null && slots.length > 0) problems.push(match.countMessage)
+  const assignments = match.assignments.map(({ slot, entry }) => ({
+    node: slot.node!,
+    rack: slot.rack,
+    slot: slot.slot,
+    mac: entry.mac,
+    serial: entry.serial ?? null,
+    line: entry.line,
+  }))
+  return { assignments, emptyLeft: match.emptySlots.length, problems }
+}
