@@ -9,6 +9,8 @@ import type { Logger } from '../util/logger'
 import { RackbootError, errorMessage } from '../util/result'
 import { chooseBootInterface, type InterfaceSource } from '../net/interfaces'
 import { startTftpServer, type TftpServer } from './tftp/server'
+import type { TftpEvent } from './tftp/session'
+import type { HttpBootEvent } from './http/types'
 import { diskProvider, compositeProvider } from './tftp/files'
 import { ipxeBootFileUrl } from './http/ipxe'
 import { startProvisioningServer, type ProvisioningResolver, type ProvisioningServer } from './http/server'
@@ -97,6 +99,7 @@ export class Supervisor {
         filesRoot: config.filesRoot,
         bootRoot: config.ipxeRoots[0] ?? null,
         logger: this.deps.logger,
+        onEvent: (e) => this.httpEvent(e),
       }).catch((e: unknown) => {
         throw bindError('TCP', host, config.httpPort, config.interface, e)
       })
@@ -147,14 +150,20 @@ export class Supervisor {
   ): Promise<TftpServer> {
     const port = config.tftpPort ?? TFTP_PORT
     try {
-      return await startTftpServer({ host, port, provider, logger: this.deps.logger })
+      return await startTftpServer({
+        host,
+        port,
+        provider,
+        logger: this.deps.logger,
+        onEvent: this.tftpEvent,
+      })
     } catch (e) {
       const denied = (e as NodeJS.ErrnoException).code === 'EACCES'
       if (denied && config.tftpPort === null && config.interface === null) {
         this.deps.logger.warn(
           `TFTP: port ${TFTP_PORT} needs root or CAP_NET_BIND_SERVICE; serving loopback TFTP on a free port instead (PXE firmware needs 69: see README, Privileges)`,
         )
-        return startTftpServer({ host, port: 0, provider, logger: this.deps.logger })
+        return startTftpServer({ host, port: 0, provider, logger: this.deps.logger, onEvent: this.tftpEvent })
       }
       throw bindError('UDP', host, port, config.interface, e)
     }
@@ -230,6 +239,38 @@ export class Supervisor {
       ports: this.deps.dhcp.ports,
       logger: this.deps.logger,
       bindSocket: (port) => bindUdp(iface, nic.address, port),
+    })
+  }
+
+  /** TFTP knows the client's address only: the node that owns that IPv4 names the MAC. */
+  private readonly tftpEvent = (e: TftpEvent): void => {
+    const ip = e.client.slice(0, e.client.lastIndexOf(':'))
+    const node = this.deps.dhcp.repo.listNodes().find((n) => n.ipv4 === ip) ?? null
+    this.deps.dhcp.onBootEvent({
+      time: new Date().toISOString(),
+      mac: node?.macs[0] ?? '',
+      node: node?.name ?? null,
+      stage: 'tftp',
+      step: e.kind,
+      ip,
+      detail: e.error ? `${e.file}: ${e.error}` : e.file,
+      bytes: e.bytes,
+      total: e.total,
+    })
+  }
+
+  private httpEvent(e: HttpBootEvent): void {
+    if (e.mac === null || e.route === 'boot' || e.route === 'files') return
+    const stage = e.route === 'system' || e.route === 'runtime' ? 'overlay' : e.route
+    this.deps.dhcp.onBootEvent({
+      time: new Date().toISOString(),
+      mac: e.mac,
+      node: e.node,
+      stage,
+      step: e.done ? (e.status < 400 ? 'done' : 'failed') : 'progress',
+      detail: `${e.route} HTTP ${e.status}`,
+      bytes: e.bytes,
+      total: e.total,
     })
   }
 
