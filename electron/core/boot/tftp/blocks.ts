@@ -75,6 +75,8 @@ export function netasciiSource(file: TftpFile, chunk = 64 * 1024): ByteSource {
 export class BlockSource {
   private readonly blocks = new Map<number, Buffer>()
   private produced = 0
+  /** Every block up to here is released; blocks are released in order, so only the gap above is walked. */
+  private releasedUpTo = 0
   private lastBlock: number | null = null
   private inflight: Promise<void> | null = null
   private prefetchError: unknown = null
@@ -95,6 +97,16 @@ export class BlockSource {
     return this.lastBlock
   }
 
+  /**
+   * Block `n` if it is already in memory, without waiting (the common case inside a window), else undefined.
+   * Starts the next read-ahead like `get`. Saves a promise and a microtask per packet on the hot path.
+   */
+  ready(n: number): Buffer | undefined {
+    const block = this.blocks.get(n)
+    if (block !== undefined) this.prefetch(n)
+    return block
+  }
+
   /** Block `n`, or null past the end. Rejects when the provider fails. */
   async get(n: number): Promise<Buffer | null> {
     while (!this.blocks.has(n)) {
@@ -108,15 +120,23 @@ export class BlockSource {
       await this.step()
     }
     const block = this.blocks.get(n)!
-    if (this.lastBlock === null && !this.inflight && this.produced < n + this.readAhead) {
-      this.step().catch((e: unknown) => (this.prefetchError = e))
-    }
+    this.prefetch(n)
     return block
   }
 
-  /** Forgets blocks up to and including `n` (the client acknowledged them). */
+  private prefetch(n: number): void {
+    if (this.lastBlock === null && !this.inflight && this.produced < n + this.readAhead) {
+      this.step().catch((e: unknown) => (this.prefetchError = e))
+    }
+  }
+
+  /**
+   * Forgets blocks up to and including `n` (the client acknowledged them). Called once per ACK: walking only
+   * the newly acknowledged numbers keeps it O(1) per block instead of O(blocks held) (128 at blksize 512).
+   */
   release(n: number): void {
-    for (const k of this.blocks.keys()) if (k <= n) this.blocks.delete(k)
+    for (let k = this.releasedUpTo + 1; k <= n; k++) this.blocks.delete(k)
+    if (n > this.releasedUpTo) this.releasedUpTo = n
   }
 
   private step(): Promise<void> {

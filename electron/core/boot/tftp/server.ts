@@ -60,7 +60,13 @@ export interface TftpServer {
 function defaultBinder(host: string): (port: number) => Promise<dgram.Socket> {
   return (port) =>
     new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' })
+      const family = isIPv6(host) ? 6 : 4
+      // Replies only ever go to the IP literal a datagram came from: skip dgram's per-send DNS lookup and
+      // its deferred callback (measured 10-20% of server CPU per block).
+      const socket = dgram.createSocket({
+        type: family === 6 ? 'udp6' : 'udp4',
+        lookup: (address, _options, callback) => callback(null, address, family),
+      })
       socket.once('error', reject)
       socket.bind(port, host, () => {
         socket.off('error', reject)

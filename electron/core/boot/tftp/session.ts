@@ -259,9 +259,10 @@ class Session implements TftpSession {
     this.armTimer()
   }
 
+  /** Called on every ACK: refreshing the one timer is much cheaper than clearing and creating one. */
   private armTimer(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs)
+    if (this.timer) this.timer.refresh()
+    else this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs)
   }
 
   private onTimeout(): void {
@@ -303,7 +304,7 @@ class Session implements TftpSession {
         if (n > this.acked + this.windowsize) break
         const final = this.blocks.final
         if (final !== null && n > final) break
-        const data = await this.blocks.get(n)
+        const data = this.blocks.ready(n) ?? (await this.blocks.get(n))
         if (this.ended) return
         if (data === null) break
         if (this.nextToSend !== n) continue
