@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs'
 import { join, delimiter } from 'node:path'
 import { listInterfaces, type InterfaceSource } from '../core/net/interfaces'
 import { ipxeRoots, rendererRoot } from '../core/paths'
+import { describeOtherServers, probeInterface } from '../core/net/rogue-dhcp'
+import { bindToInterface } from '../core/net/bind'
+import { errorMessage } from '../core/util/result'
 
 export type CheckLevel = 'ok' | 'warn' | 'fail'
 export interface Check {
@@ -128,4 +131,23 @@ export function formatChecks(checks: Check[]): string {
     checks.map((c) => `${c.level.padEnd(4)}  ${c.what}${c.fix ? `\n      fix: ${c.fix}` : ''}`).join('\n') +
     '\n'
   )
+}
+
+/** The rogue-DHCP probe as a doctor line: another server on the wire is a warning with the way out. */
+export async function probeCheck(iface: string): Promise<Check> {
+  try {
+    const found = await probeInterface(iface, {
+      listInterfaces: () => listInterfaces(),
+      bindUdp: (i, address, port) => bindToInterface({ interface: i, address, port }),
+    })
+    if (found.length === 0)
+      return { level: 'ok', what: `no other DHCP server answered on ${iface} within 3 s` }
+    return {
+      level: 'warn',
+      what: describeOtherServers(iface, found),
+      fix: 'serve with --dhcp-mode proxy to leave addresses to it, or disconnect it from the provisioning switch',
+    }
+  } catch (e) {
+    return { level: 'fail', what: `could not probe ${iface} for other DHCP servers: ${errorMessage(e)}` }
+  }
 }

@@ -13,7 +13,7 @@ import type { CaptureStatus } from '../core/boot/capture-controller'
 import { UsageError, parsePort, processIo, type CliIo } from './io'
 import { runServe } from './serve'
 import { openSession } from './session'
-import { formatChecks, runChecks, systemDoctorEnv } from './doctor'
+import { formatChecks, probeCheck, runChecks, systemDoctorEnv } from './doctor'
 import { registerInteropCommands } from './interop'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -182,8 +182,14 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     .command('doctor')
     .description('check privileges, the interface, iPXE binaries and qemu; each problem with its fix')
     .option('--interface <name>', 'the provisioning NIC to check')
-    .action(async (o: { interface?: string }) => {
+    .option(
+      '--probe-dhcp',
+      'also broadcast one DHCP DISCOVER on --interface and list other DHCP servers (3 s, root)',
+    )
+    .action(async (o: { interface?: string; probeDhcp?: boolean }) => {
+      if (o.probeDhcp && !o.interface) throw new UsageError('--probe-dhcp needs --interface')
       const checks = await runChecks(await systemDoctorEnv(), o.interface ?? null)
+      if (o.probeDhcp && o.interface) checks.push(await probeCheck(o.interface))
       io.stdout(formatChecks(checks))
       exitCode = checks.some((c) => c.level === 'fail') ? 1 : 0
     })

@@ -7,6 +7,9 @@ import type { InventoryRepo } from './inventory/repo'
 import type { CaptureController } from './boot/capture-controller'
 import { createInteropHandlers } from './interop/contract-handlers'
 import { listInterfaces, type InterfaceInfo } from './net/interfaces'
+import { probeInterface } from './net/rogue-dhcp'
+import { bindToInterface } from './net/bind'
+import type { OtherDhcpServer } from './boot/events'
 
 export interface HandlerDeps {
   repo: InventoryRepo
@@ -17,6 +20,8 @@ export interface HandlerDeps {
   capture: CaptureController
   /** The machine's NICs; defaults to the live system list (tests inject their own). */
   interfaces?: () => Promise<InterfaceInfo[]>
+  /** The rogue-DHCP probe; defaults to a real probe on the interface (tests inject their own). */
+  probeDhcp?: (iface: string) => Promise<OtherDhcpServer[]>
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
@@ -45,6 +50,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'capture/resolve': async (req) => deps.capture.resolve(req.order),
     ...createInteropHandlers(repo),
     'net/interfaces': async () => (deps.interfaces ?? (() => listInterfaces()))(),
+    'net/probe-dhcp': async (req) =>
+      (
+        deps.probeDhcp ??
+        ((iface: string) =>
+          probeInterface(iface, {
+            listInterfaces: () => listInterfaces(),
+            bindUdp: (i, address, port) => bindToInterface({ interface: i, address, port }),
+          }))
+      )(req.interface),
     'plan/preview': async (req) => repo.previewPlan(req),
     'plan/apply': async (req) => repo.applyPlan(req),
   }

@@ -16,12 +16,12 @@ import {
   type Settings,
   type DhcpMode,
 } from '../core/inventory/schema'
-import type { BootEvent, CaptureEvent, CaptureStatus } from '../core/boot/events'
+import type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer } from '../core/boot/events'
 import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
 import type { MacListOutcome } from '../core/interop/vendor-apply'
 import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 
-export type { BootEvent, CaptureEvent, CaptureStatus, PlanPreview }
+export type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer, PlanPreview }
 
 /**
  * One network card as `net/interfaces` lists it (core/net/interfaces.ts builds it; spelled out here so the
@@ -43,7 +43,12 @@ export interface InterfaceInfo {
 export interface StackStatus {
   state: 'stopped' | 'starting' | 'running' | 'stopping' | 'failed'
   interface: string | null
-  dhcp: { mode: DhcpMode; listening: string | null }
+  dhcp: {
+    mode: DhcpMode
+    listening: string | null
+    /** What the rogue-DHCP probe found on the interface before DHCP started (absent: not probed). */
+    otherServers?: OtherDhcpServer[]
+  }
   tftp: { listening: string | null }
   http: { listening: string | null }
   error: string | null
@@ -76,6 +81,7 @@ const nodeAddRequest = z
   })
   .strict()
 const nameRequest = z.object({ name: z.string().min(1) }).strict()
+const probeRequest = z.object({ interface: z.string().min(1).max(15) }).strict()
 const captureResolveRequest = z
   .object({
     order: z.array(z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a MAC like 52:54:00:12:34:56')).max(8),
@@ -120,6 +126,8 @@ export const channels = {
   'capture/resolve': channel<typeof captureResolveRequest, CaptureStatus>(captureResolveRequest),
   /** The machine's NICs, for choosing the provisioning interface (the wizard's first step). */
   'net/interfaces': channel<typeof empty, InterfaceInfo[]>(empty),
+  /** Broadcasts one DISCOVER on the interface and lists the DHCP servers that offer (about 3 s; needs root). */
+  'net/probe-dhcp': channel<typeof probeRequest, OtherDhcpServer[]>(probeRequest),
   /** The nodes a rack plan would create, with every problem per field or node; changes nothing. */
   'plan/preview': channel<typeof planRequestSchema, PlanPreview>(planRequestSchema),
   /** Creates the rack and all its planned nodes in one update, or nothing, refusing with every problem. */

@@ -36,8 +36,12 @@ export const idleCaptureHandlers: Pick<
 }
 
 /** Wizard handlers for contract tests that do not exercise the wizard: no NICs, an empty plan, refusing apply. */
-export const idleWizardHandlers: Pick<Handlers, 'net/interfaces' | 'plan/preview' | 'plan/apply'> = {
+export const idleWizardHandlers: Pick<
+  Handlers,
+  'net/interfaces' | 'net/probe-dhcp' | 'plan/preview' | 'plan/apply'
+> = {
   'net/interfaces': async () => [],
+  'net/probe-dhcp': async () => [],
   'plan/preview': async (req) => ({
     rack: req.rack,
     rackExists: false,

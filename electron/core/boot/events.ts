@@ -37,3 +37,14 @@ export interface CaptureStatus {
   next: { node: string; rack: string | null; slot: number | null } | null
   waiting: string[]
 }
+
+/** Another DHCP server found on the wire by the rogue-DHCP probe (net/rogue-dhcp.ts). */
+export interface OtherDhcpServer {
+  /** Option 54 of its OFFER (or the source address when it sent none). */
+  serverId: string
+  /** Where the OFFER came from. */
+  from: string
+  offered: string
+  /** Option 67 / file field, when it offers PXE boot too. */
+  bootFile: string | null
+}

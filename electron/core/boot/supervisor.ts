@@ -7,7 +7,8 @@ import type { StackStatus } from '../../ipc/contract'
 import type { DhcpMode } from '../inventory/schema'
 import type { Logger } from '../util/logger'
 import { RackbootError, errorMessage } from '../util/result'
-import { chooseBootInterface, type InterfaceSource } from '../net/interfaces'
+import { chooseBootInterface, listInterfaces, type InterfaceSource } from '../net/interfaces'
+import { describeOtherServers, probeInterface } from '../net/rogue-dhcp'
 import { startTftpServer, type TftpServer } from './tftp/server'
 import type { TftpEvent } from './tftp/session'
 import type { HttpBootEvent } from './http/types'
@@ -20,7 +21,7 @@ import type { Socket } from 'node:dgram'
 import type { InventoryRepo } from '../inventory/repo'
 import { intToIp, ipToInt, parseCidr, cidrContains, type Cidr } from '../util/ipv4'
 import { bindToInterface } from '../net/bind'
-import type { BootEvent } from './events'
+import type { BootEvent, OtherDhcpServer } from './events'
 import { DhcpEngine } from './dhcp/engine'
 import { LeaseBook, type Pool } from './dhcp/leases'
 import { LeaseJournal, LEASE_FILE } from './dhcp/journal'
@@ -51,6 +52,8 @@ export interface SupervisorDeps {
     /** Opens a UDP socket bound to the interface (tests may inject); default net/bind.ts. */
     bindUdp?(iface: string, address: string, port: number): Promise<Socket>
     ports?: { server?: number; proxy?: number }
+    /** How long the rogue-DHCP probe listens before DHCP starts; 0 skips it. Default 3000. */
+    probeMs?: number
   }
 }
 
@@ -104,8 +107,11 @@ export class Supervisor {
         throw bindError('TCP', host, config.httpPort, config.interface, e)
       })
       // DHCP last: nobody is told where to boot from before TFTP and HTTP listen.
-      if (config.dhcpMode !== 'off' && config.interface !== null && nicAddress !== null)
+      let otherServers: OtherDhcpServer[] | undefined
+      if (config.dhcpMode !== 'off' && config.interface !== null && nicAddress !== null) {
+        otherServers = await this.probe(config.dhcpMode, config.interface)
         this.dhcp = await this.startDhcp(config.dhcpMode, config.interface, nicAddress, roots)
+      }
       this.set({
         state: 'running',
         interface: config.interface,
@@ -114,6 +120,7 @@ export class Supervisor {
           listening: this.dhcp
             ? `0.0.0.0:${this.dhcp.ports.server}${this.dhcp.ports.proxy ? `+${this.dhcp.ports.proxy}` : ''} on ${config.interface}`
             : null,
+          ...(otherServers ? { otherServers } : {}),
         },
         tftp: { listening: `${this.tftp.address.host}:${this.tftp.address.port}` },
         http: { listening: `${this.http.address.host}:${this.http.address.port}` },
@@ -166,6 +173,31 @@ export class Supervisor {
         return startTftpServer({ host, port: 0, provider, logger: this.deps.logger, onEvent: this.tftpEvent })
       }
       throw bindError('UDP', host, port, config.interface, e)
+    }
+  }
+
+  /**
+   * The rogue-DHCP probe (net/rogue-dhcp.ts) before our DHCP listens. A finding is a warning, not a refusal:
+   * in proxy mode another server is expected; in server mode the engineer is told to switch to proxy.
+   */
+  private async probe(mode: 'server' | 'proxy', iface: string): Promise<OtherDhcpServer[] | undefined> {
+    const ms = this.deps.dhcp.probeMs ?? 3000
+    if (ms <= 0) return undefined
+    try {
+      const found = await probeInterface(iface, {
+        listInterfaces: () => listInterfaces(this.deps.interfaces),
+        bindUdp:
+          this.deps.dhcp.bindUdp ?? ((i, address, port) => bindToInterface({ interface: i, address, port })),
+        timeoutMs: ms,
+      })
+      if (found.length > 0)
+        this.deps.logger.warn(
+          `${describeOtherServers(iface, found)}${mode === 'server' ? ' — nodes may take its answers: use --dhcp-mode proxy, or disconnect it' : ' (expected in proxy mode)'}`,
+        )
+      return found
+    } catch (e) {
+      this.deps.logger.warn(`rogue-DHCP probe on ${iface} failed: ${errorMessage(e)}`)
+      return undefined
     }
   }
 

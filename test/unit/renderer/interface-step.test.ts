@@ -51,7 +51,23 @@ describe('InterfaceStep', () => {
     expect(cards[1]!.text()).toContain('link down · speed unknown')
     expect(cards[0]!.find('[data-test="default-route-warning"]').text()).toMatch(/default route/)
     expect(cards[1]!.find('[data-test="default-route-warning"]').exists()).toBe(false)
-    expect(wrapper.get('[data-test="rogue-dhcp"]').text()).toBe('Rogue DHCP check: not available yet.')
+    const probe = wrapper.get<HTMLButtonElement>('[data-test="rogue-dhcp"] button')
+    expect(probe.text()).toBe('Check for other DHCP servers')
+    expect(probe.element.disabled).toBe(true) // no NIC chosen yet
+  })
+
+  it('runs the rogue-DHCP probe on the chosen NIC and shows what answered, with the way out', async () => {
+    const c = client().answer('net/probe-dhcp', [
+      { serverId: '198.18.0.254', from: '198.18.0.254', offered: '198.18.0.77', bootFile: 'pxelinux.0' },
+    ])
+    wrapper = await mountWith(InterfaceStep, c)
+    await wrapper.get('[data-nic="rb0"] input').setValue(true)
+    await wrapper.get('[data-test="rogue-dhcp"] button').trigger('click')
+    await flushPromises()
+    const text = wrapper.get('[data-test="rogue-dhcp"]').text()
+    expect(text).toContain('Another DHCP server answers on rb0')
+    expect(text).toContain('198.18.0.254 offered 198.18.0.77, boot file pxelinux.0')
+    expect(text).toContain('proxyDHCP')
   })
 
   it('choosing a NIC fills subnet, the upper half as pool, and no gateway', async () => {
