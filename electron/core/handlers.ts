@@ -2,7 +2,7 @@
  * The contract's handlers over the core. Both transports (Electron IPC and the headless API) call these
  * through dispatch(), which has already validated each request against its channel's schema.
  */
-import type { Handlers, AppStatus, StackStatus } from '../ipc/contract'
+import type { Handlers, AppStatus, StackCounters, StackStatus } from '../ipc/contract'
 import type { InventoryRepo } from './inventory/repo'
 import type { CaptureController } from './boot/capture-controller'
 import { createInteropHandlers } from './interop/contract-handlers'
@@ -17,6 +17,7 @@ export interface HandlerDeps {
   dataDir: string
   headless: boolean
   stackStatus(): StackStatus
+  stackCounters(): StackCounters
   capture: CaptureController
   /** The machine's NICs; defaults to the live system list (tests inject their own). */
   interfaces?: () => Promise<InterfaceInfo[]>
@@ -43,6 +44,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'racks/remove': async (req) => repo.removeRack(req.name),
     'images/list': async () => [...repo.db.images],
     'stack/status': async () => deps.stackStatus(),
+    'stack/counters': async () => deps.stackCounters(),
     'capture/status': async () => deps.capture.status(),
     'capture/start': async () => deps.capture.start(),
     'capture/stop': async () => deps.capture.stop(),

@@ -73,6 +73,7 @@ export class Rackboot {
       dataDir: store.dataDir,
       headless,
       stackStatus: () => this.supervisor.status(),
+      stackCounters: () => this.supervisor.counters(),
       capture: this.capture,
     })
     this.disposers.push(

@@ -54,6 +54,13 @@ export interface StackStatus {
   error: string | null
 }
 
+/** Each service's counters, flattened (`transfers.failed`, `statuses.404`): received, malformed, dropped, … */
+export interface StackCounters {
+  dhcp: Record<string, number> | null
+  tftp: Record<string, number> | null
+  http: Record<string, number> | null
+}
+
 export interface AppStatus {
   version: string
   dataDir: string
@@ -119,6 +126,8 @@ export const channels = {
   'racks/remove': channel<typeof nameRequest, { removed: string }>(nameRequest),
   'images/list': channel<typeof empty, Image[]>(empty),
   'stack/status': channel<typeof empty, StackStatus>(empty),
+  /** Packets and requests seen, answered, dropped and malformed per service since the stack started. */
+  'stack/counters': channel<typeof empty, StackCounters>(empty),
   'capture/status': channel<typeof empty, CaptureStatus>(empty),
   'capture/start': channel<typeof empty, CaptureStatus>(empty),
   'capture/stop': channel<typeof empty, CaptureStatus>(empty),

@@ -50,7 +50,12 @@ describe('boot events reach the bus', () => {
           await new Promise((r) => setTimeout(r, 100))
         const done = events.find((e) => e.stage === 'tftp' && e.step === 'done')
         expect(done).toMatchObject({ node: 'n1', mac: '52:54:00:00:00:01', bytes: 5000, detail: 'hello.bin' })
+        expect((await core.handlers['stack/counters']({})).tftp?.['transfers.done']).toBe(1)
       }
+      const counters = await core.handlers['stack/counters']({})
+      expect(counters.http?.requests).toBeGreaterThanOrEqual(1)
+      expect(counters.http?.['statuses.200']).toBeGreaterThanOrEqual(1)
+      expect(counters.dhcp).toBeNull()
     } finally {
       await core.close()
     }

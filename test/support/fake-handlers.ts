@@ -38,8 +38,9 @@ export const idleCaptureHandlers: Pick<
 /** Wizard handlers for contract tests that do not exercise the wizard: no NICs, an empty plan, refusing apply. */
 export const idleWizardHandlers: Pick<
   Handlers,
-  'net/interfaces' | 'net/probe-dhcp' | 'plan/preview' | 'plan/apply'
+  'net/interfaces' | 'net/probe-dhcp' | 'plan/preview' | 'plan/apply' | 'stack/counters'
 > = {
+  'stack/counters': async () => ({ dhcp: null, tftp: null, http: null }),
   'net/interfaces': async () => [],
   'net/probe-dhcp': async () => [],
   'plan/preview': async (req) => ({

@@ -3,7 +3,7 @@
  * interface is chosen (the safe embedded default). Owns every socket it opens; stop() closes them all.
  * A failed start closes whatever had already started, so a half-up stack never lingers.
  */
-import type { StackStatus } from '../../ipc/contract'
+import type { StackCounters, StackStatus } from '../../ipc/contract'
 import type { DhcpMode } from '../inventory/schema'
 import type { Logger } from '../util/logger'
 import { RackbootError, errorMessage } from '../util/result'
@@ -143,6 +143,15 @@ export class Supervisor {
     this.set({ ...this.current, state: 'stopping' })
     await this.closeAll()
     this.set(stoppedStatus(this.current.interface, this.current.dhcp.mode))
+  }
+
+  /** Every service's counters, flattened to numbers for the UI and `rackboot status`. */
+  counters(): StackCounters {
+    return {
+      dhcp: this.dhcp ? flattenCounters(this.dhcp.stats()) : null,
+      tftp: this.tftp ? flattenCounters(this.tftp.stats()) : null,
+      http: this.http ? flattenCounters(this.http.stats()) : null,
+    }
   }
 
   /** The HTTP server's base URL, for scripts and the ready line. */
@@ -324,6 +333,16 @@ export class Supervisor {
     this.current = status
     this.deps.onStatus(status)
   }
+}
+
+/** `{ a: 1, t: { done: 2 } }` -> `{ a: 1, 't.done': 2 }`; non-numbers are left out. */
+export function flattenCounters(o: object, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number') out[prefix + k] = v
+    else if (v && typeof v === 'object') Object.assign(out, flattenCounters(v as object, `${prefix}${k}.`))
+  }
+  return out
 }
 
 function unwrapCidr(text: string, where: string): Cidr {
