@@ -59,9 +59,11 @@ const isPxeKind = (k: ClientKind) => k !== 'dhcp'
 
 export class DhcpEngine {
   private readonly serverInt: number
+  private readonly bootContext: BootContext
 
   constructor(private readonly deps: EngineDeps) {
     this.serverInt = ipToInt(deps.config.serverIp) ?? 0
+    this.bootContext = { ...deps.config.boot, serverIp: deps.config.serverIp }
   }
 
   async handle(
@@ -73,8 +75,9 @@ export class DhcpEngine {
     if (!mac) return ignored(`hardware type ${request.htype}/len ${request.hlen} is not Ethernet`)
     const type = request.options.messageType
     if (type === undefined) return ignored('BOOTP without DHCP message type (option 53) is not served')
-    const boot = bootDecision(request, { ...this.deps.config.boot, serverIp: this.deps.config.serverIp })
+    const boot = bootDecision(request, this.bootContext)
     const kind = boot.client.kind
+    // The node is looked up per event: capture may assign one between the DISCOVER and the OFFER events.
     const event = (step: string, extra: Partial<BootEvent> = {}) =>
       this.deps.emit({
         time: new Date(this.deps.now()).toISOString(),
@@ -111,6 +114,9 @@ export class DhcpEngine {
     boot: BootDecision,
     event: EventFn,
   ): Promise<Outcome> {
+    // Before capture sees it: a client relayed from a subnet we do not serve is not ours to capture.
+    if (!this.servesGiaddr(request))
+      return ignored(`relayed from ${request.giaddr}, which is not on ${this.deps.config.subnet.text}`)
     event('discover', { detail: boot.client.vendorClass })
     if (isPxeKind(boot.client.kind) && this.deps.onPxeDiscover)
       await this.deps.onPxeDiscover(mac, boot.client.kind, boot.client.uuid)
@@ -161,12 +167,20 @@ export class DhcpEngine {
         return this.nak(request, `${wanted} is not on ${this.deps.config.subnet.text}`, event)
       return ignored(`${wanted} is outside ${this.deps.config.subnet.text}`)
     }
+    if (!this.servesGiaddr(request))
+      return ignored(`relayed from ${request.giaddr}, which is not on ${this.deps.config.subnet.text}`)
     const known = this.deps.book.leaseOf(mac)
+    if (o.serverId === undefined && known?.state === 'bound' && known.ip !== ip) {
+      // INIT-REBOOT/RENEWING/REBINDING for an address other than the one we bound: the client's
+      // notion is wrong (moved, or our lease changed), so NAK and let it restart in INIT (§4.3.2).
+      return this.nak(request, `${wanted} is not ${mac}'s address (it has ${intToIp(known.ip)})`, event)
+    }
     if (
       o.serverId === undefined &&
       !known &&
       this.deps.book.holderOther(ip, mac, now) === null &&
-      !this.deps.book.inPool(ip)
+      !this.deps.book.inPool(ip) &&
+      this.deps.book.reservedIpOf(mac) !== ip
     ) {
       // INIT-REBOOT/REBINDING with no record of the client and an address we do not manage: stay silent (§4.3.2).
       return ignored(`no record of ${mac} for ${wanted}`)
@@ -319,6 +333,16 @@ export class DhcpEngine {
     const to = replyDestination(request, { kind, yiaddr })
     packet.flags = to.flags
     return { packet, to }
+  }
+
+  /**
+   * A relayed request (RFC 2131 §4.3.1: giaddr names the client's subnet) is served only when giaddr is on
+   * our subnet: the pool has addresses for that subnet alone. Relays from elsewhere are another server's.
+   */
+  private servesGiaddr(request: DhcpPacket): boolean {
+    if (request.giaddr === '0.0.0.0') return true
+    const g = ipToInt(request.giaddr)
+    return g !== null && (g & this.deps.config.subnet.mask) >>> 0 === this.deps.config.subnet.network
   }
 
   private inSubnet(ip: number): boolean {

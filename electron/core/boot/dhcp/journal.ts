@@ -66,8 +66,14 @@ export function replay(text: string): { entries: LeaseEntry[]; badLines: number 
       continue
     }
     const { m, i, x, s, h } = l.data
-    if (s === 'released') byIp.delete(i)
-    else byIp.set(i, { mac: m, ip: i, expiresAt: x, state: s, hostname: h ?? null })
+    // A release frees the address only from the MAC that released it; re-inserting keeps the Map in
+    // write order, so LeaseBook's constructor (later entries win per MAC) sees a MAC's newest address last.
+    if (s === 'released') {
+      if (byIp.get(i)?.mac === m) byIp.delete(i)
+    } else {
+      byIp.delete(i)
+      byIp.set(i, { mac: m, ip: i, expiresAt: x, state: s, hostname: h ?? null })
+    }
   }
   return { entries: [...byIp.values()], badLines }
 }
@@ -158,6 +164,8 @@ export class LeaseJournal {
   }
 
   private async maybeCompact(): Promise<void> {
+    // Counting live leases walks the whole book: not on every fsync group, only once compaction could be due.
+    if (this.linesSinceCompact < 10_000) return
     let live = 0
     for (const lease of this.live()) if (lease.state !== 'offered') live++
     if (this.linesSinceCompact < 4 * live + 10_000) return

@@ -73,6 +73,11 @@ export class LeaseBook {
     return this.holderOther(ip, mac, now) === null
   }
 
+  /** The address the inventory reserves for `mac`, or null. */
+  reservedIpOf(mac: string): number | null {
+    return this.reservations.ipFor(mac)
+  }
+
   inPool(ip: number): boolean {
     return this.pool !== null && ip >= this.pool.start && ip <= this.pool.end && !this.pool.exclude.has(ip)
   }

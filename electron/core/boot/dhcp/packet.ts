@@ -5,8 +5,8 @@
  * result saying what was wrong and where. `encodePacket` is total.
  */
 import { err, ok, type Result } from '../../util/result'
-import { bytesToIp, bytesToText, ipToBytes, textToBytes } from './bytes'
-import { OPTION_BY_CODE, OPTION_TABLE, type DhcpOptions, type RawOption } from './options'
+import { bytesToIp, bytesToText, textToBytes, writeIp } from './bytes'
+import { OPTION_BY_CODE, OPTION_TABLE, type DhcpOptions, type OptionSpec, type RawOption } from './options'
 
 /** op field, RFC 951. */
 export const BootOp = { Request: 1, Reply: 2 } as const
@@ -73,8 +73,11 @@ export interface DhcpPacket {
 /** Client MAC in `aa:bb:cc:dd:ee:ff` form for Ethernet (htype 1, hlen 6), else undefined. */
 export function clientMac(p: Pick<DhcpPacket, 'htype' | 'hlen' | 'chaddr'>): string | undefined {
   if (p.htype !== 1 || p.hlen !== 6 || p.chaddr.length < 6) return undefined
-  return Array.from(p.chaddr.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(':')
+  const c = p.chaddr
+  return `${HEX[c[0]!]}:${HEX[c[1]!]}:${HEX[c[2]!]}:${HEX[c[3]!]}:${HEX[c[4]!]}:${HEX[c[5]!]}`
 }
+/** Two lowercase hex digits per byte value (clientMac runs several times per packet). */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
 
 /** Decodes one DHCP message (the UDP payload). Never throws. */
 export function decodePacket(buf: Uint8Array): Result<DhcpPacket> {
@@ -229,7 +232,7 @@ export function encodePacket(p: DhcpPacket, opts: EncodeOptions = {}): Uint8Arra
   const limit =
     Math.max(DHCP_MIN_MAX_SIZE, Math.min(opts.maxSize ?? DHCP_MIN_MAX_SIZE, 65535)) - IP_UDP_HEADERS
   let size = OPTIONS_AT + 1 + items.reduce((n, it) => n + framedSize(it.data.length), 0)
-  for (const code of dropSequence(items)) {
+  for (const code of size <= limit ? [] : dropSequence(items)) {
     if (size <= limit) break
     const at = items.findIndex((it) => it.code === code)
     size -= framedSize(items[at]!.data.length)
@@ -246,10 +249,10 @@ export function encodePacket(p: DhcpPacket, opts: EncodeOptions = {}): Uint8Arra
   out[9] = p.secs & 0xff
   out[10] = (p.flags >>> 8) & 0xff
   out[11] = p.flags & 0xff
-  out.set(ipToBytes(p.ciaddr), 12)
-  out.set(ipToBytes(p.yiaddr), 16)
-  out.set(ipToBytes(p.siaddr), 20)
-  out.set(ipToBytes(p.giaddr), 24)
+  writeIp(out, 12, p.ciaddr)
+  writeIp(out, 16, p.yiaddr)
+  writeIp(out, 20, p.siaddr)
+  writeIp(out, 24, p.giaddr)
   out.set(p.chaddr.subarray(0, 16), 28)
   if (sname.length < SNAME_SIZE) out.set(sname, SNAME_AT)
   if (file.length < FILE_SIZE) out.set(file, FILE_AT)
@@ -275,7 +278,10 @@ export function encodePacket(p: DhcpPacket, opts: EncodeOptions = {}): Uint8Arra
 function optionItems(options: DhcpOptions): RawOption[] {
   const items: RawOption[] = []
   const seen = new Set<number>()
-  for (const spec of OPTION_TABLE) {
+  // Only the fields that are set (a reply has ~12 of the table's ~60): the table lookup per key is cheaper.
+  for (const key of Object.keys(options)) {
+    const spec = OPTION_BY_KEY.get(key)
+    if (spec === undefined) continue
     const data = spec.encodeFrom(options)
     // Typed options all have a minimum length of 1 (RFC 2132 §2); an empty list or string is "unset".
     if (data === undefined || data.length === 0) continue
@@ -292,8 +298,11 @@ function optionItems(options: DhcpOptions): RawOption[] {
   return items.sort((a, b) => rank(a.code) - rank(b.code) || a.code - b.code)
 }
 
+const TYPED_CODES: ReadonlySet<number> = new Set(OPTION_TABLE.map((s) => s.code))
+const OPTION_BY_KEY: ReadonlyMap<string, OptionSpec> = new Map(OPTION_TABLE.map((s) => [s.key, s]))
+
 function dropSequence(items: readonly RawOption[]): number[] {
-  const typed = new Set(OPTION_TABLE.map((s) => s.code))
+  const typed = TYPED_CODES
   const present = new Set(items.map((it) => it.code))
   const raw = items.filter((it) => !typed.has(it.code)).map((it) => it.code)
   const listed = DROP_ORDER.filter((c) => present.has(c))

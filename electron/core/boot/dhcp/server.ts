@@ -51,7 +51,9 @@ export async function startDhcpServer(o: DhcpServerOptions): Promise<DhcpServer>
   const maxInFlight = o.maxInFlight ?? 4096
   let inFlight = 0
   const sockets: Socket[] = []
+  let closed = false
   const close = async () => {
+    closed = true
     await Promise.allSettled(
       sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     )
@@ -75,6 +77,8 @@ export async function startDhcpServer(o: DhcpServerOptions): Promise<DhcpServer>
       o.engine
         .handle(request, { localPort, from: { address: rinfo.address, port: rinfo.port } })
         .then((outcome) => {
+          // Requests that were waiting on the journal when the server closed: their sockets are gone.
+          if (closed) return
           if (outcome.kind === 'ignored') {
             stats.ignored++
             stats.lastIgnored = outcome.reason
