@@ -14,6 +14,7 @@ import { inventoryResolver } from './boot/resolver'
 import { productVersion } from './version'
 import { CaptureController } from './boot/capture-controller'
 import { ImageStore } from './images/store'
+import { OverlayCache } from './images/overlays/cache'
 import { join } from 'node:path'
 
 export interface RackbootOptions {
@@ -58,7 +59,22 @@ export class Rackboot {
     })
     this.supervisor = new Supervisor({
       logger,
-      resolver: inventoryResolver(repo, this.images, () => this.supervisor.status()),
+      resolver: inventoryResolver(repo, this.images, () => this.supervisor.status(), {
+        overlays: new OverlayCache({ root: join(store.dataDir, 'overlays'), logger }),
+        // HTTP listens on the boot interface's own address, so this is the URL nodes can reach.
+        serverUrl: () => {
+          const l = this.supervisor.status().http.listening
+          return l ? `http://${l}` : null
+        },
+        onAgentReport: (mac, report, node) =>
+          this.bus.emit('boot/event', {
+            time: new Date().toISOString(),
+            mac,
+            node,
+            stage: report.stage.startsWith('init') ? 'init' : 'agent',
+            step: report.stage,
+          }),
+      }),
       onStatus: (status) => this.bus.emit('stack/changed', status),
       dhcp: {
         dataDir: store.dataDir,

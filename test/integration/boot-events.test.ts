@@ -15,6 +15,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
+/** Events are emitted when a response finishes, which may be just after the client has every byte. */
+async function waitFor(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !ready(); i++) await new Promise((r) => setTimeout(r, 100))
+}
+
 describe('boot events reach the bus', () => {
   it('reports the iPXE script fetch and a TFTP transfer as per-node events', async () => {
     const d = mkdtempSync(join(tmpdir(), 'rackboot-events-'))
@@ -33,6 +38,12 @@ describe('boot events reach the bus', () => {
       const res = await fetch(`${http}/ipxe/52-54-00-00-00-01?platform=efi`)
       expect(res.status).toBe(200)
       await res.text()
+      // The core renders the node's system overlay (gzip cpio) and serves it to the node's own address.
+      const overlay = await fetch(`${http}/system/52:54:00:00:00:01`)
+      expect(overlay.status).toBe(200)
+      expect(Buffer.from(await overlay.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]))
+      await waitFor(() => events.some((e) => e.stage === 'overlay' && e.step === 'done'))
+      expect(events.find((e) => e.stage === 'overlay' && e.step === 'done')).toMatchObject({ node: 'n1' })
       const ipxe = events.find((e) => e.stage === 'ipxe' && e.step === 'done')
       expect(ipxe).toMatchObject({ mac: '52:54:00:00:00:01', node: 'n1' })
 
@@ -46,8 +57,7 @@ describe('boot events reach the bus', () => {
           `tftp://127.0.0.1:${port}/hello.bin`,
         ])
         // The final ACK may be handled just after curl exits: wait for the event, bounded.
-        for (let i = 0; i < 50 && !events.some((e) => e.stage === 'tftp' && e.step === 'done'); i++)
-          await new Promise((r) => setTimeout(r, 100))
+        await waitFor(() => events.some((e) => e.stage === 'tftp' && e.step === 'done'))
         const done = events.find((e) => e.stage === 'tftp' && e.step === 'done')
         expect(done).toMatchObject({ node: 'n1', mac: '52:54:00:00:00:01', bytes: 5000, detail: 'hello.bin' })
         expect((await core.handlers['stack/counters']({})).tftp?.['transfers.done']).toBe(1)

@@ -1,18 +1,61 @@
 /**
  * What the HTTP provisioning server asks of the inventory: a node by MAC, its artifacts and the status
- * JSON. Reads only: the repo for nodes, the image store for kernel, image and modules files. The overlays
- * (system, runtime) are rendered per node by the overlay work; until then they are honestly absent (404).
+ * JSON. Reads the repo for nodes and the image store for kernel, image and modules files; the system and
+ * runtime overlays are rendered per node by the overlay cache (when one is given), and served only to the
+ * node itself (images/overlays/access.ts). Agent reports move the node's state and are kept in memory
+ * (the schema has no place for last-seen or inventory yet).
  */
 import type { StackStatus } from '../../ipc/contract'
 import type { InventoryRepo } from '../inventory/repo'
+import type { NodeState } from '../inventory/schema'
 import type { ImageStore } from '../images/store'
+import type { AgentReport, AgentStage } from '../images/bootstrap/report'
+import { overlayAccessDenied } from '../images/overlays/access'
+import type { OverlayCache, OverlayKind } from '../images/overlays/cache'
+import type { OverlayInputs } from '../images/overlays/templates'
 import type { BootNodeView, ProvisioningResolver } from './http/server'
+
+export interface ResolverOptions {
+  /** Renders system and runtime overlays; absent = the node has none (404, left out of iPXE scripts). */
+  overlays?: OverlayCache
+  /** The URL the node agent reports to (e.g. http://198.18.0.1:9873); absent or null = agent stays silent. */
+  serverUrl?: () => string | null
+  /** Keys for root's authorized_keys in the system overlay (no settings field yet). Default none. */
+  authorizedKeys?: () => string[]
+  /** Told of every accepted agent report, after the node's state was recorded. */
+  onAgentReport?: (mac: string, report: AgentReport, node: string) => void
+  /** Clock for last-seen (tests). Default Date.now. */
+  now?: () => number
+}
+
+export interface AgentRecord {
+  node: string
+  report: AgentReport
+  /** Epoch milliseconds of the last accepted report. */
+  lastSeen: number
+}
+
+export interface InventoryResolver extends ProvisioningResolver {
+  /** The latest report of each MAC that sent one since start (memory only). */
+  agentReports(): ReadonlyMap<string, AgentRecord>
+}
+
+const STATE_OF_STAGE: Record<AgentStage, NodeState> = {
+  init: 'booting',
+  'init-failed': 'failed',
+  up: 'up',
+  heartbeat: 'up',
+  runtime: 'up',
+}
 
 export function inventoryResolver(
   repo: InventoryRepo,
   images: ImageStore,
   stack: () => StackStatus,
-): ProvisioningResolver {
+  options: ResolverOptions = {},
+): InventoryResolver {
+  const reports = new Map<string, AgentRecord>()
+  const now = options.now ?? Date.now
   const view = (mac: string): BootNodeView | null => {
     const n = repo.nodeByMac(mac)
     if (!n) return null
@@ -25,10 +68,30 @@ export function inventoryResolver(
       assetKey: n.assetKey,
     }
   }
+  const overlayInputs = (node: BootNodeView): OverlayInputs => {
+    const s = repo.settings()
+    return {
+      runtimeOverlays: repo.nodeByMac(node.macs[0] ?? '')?.overlays.runtime ?? [],
+      node: { name: node.name, macs: node.macs, ipv4: node.ipv4, assetKey: node.assetKey },
+      nodes: repo.listNodes().map((n) => ({ name: n.name, ipv4: n.ipv4 })),
+      settings: { subnet: s.subnet, gateway: s.gateway, dns: s.dns, domain: s.domain },
+      authorizedKeys: options.authorizedKeys?.() ?? [],
+      serverUrl: options.serverUrl?.() ?? null,
+    }
+  }
+  const overlay = async (node: BootNodeView, kind: OverlayKind) => {
+    if (!options.overlays || node.macs.length === 0) return null
+    const path = await options.overlays.path(kind, overlayInputs(node))
+    return { path, name: `${kind}.cpio.gz` }
+  }
   return {
     nodeByMac: view,
     artifact: async (node, kind) => {
-      if (!node?.image || (kind !== 'kernel' && kind !== 'image' && kind !== 'modules')) return null
+      if (!node) return null
+      // The runtime overlay is only for the agent's privileged-port poll (runtimeOverlay below): iPXE
+      // fetches from an ordinary port and would be refused, so the boot script leaves it out.
+      if (kind === 'system') return overlay(node, 'system')
+      if (!node.image || (kind !== 'kernel' && kind !== 'image' && kind !== 'modules')) return null
       const path = images.artifactPath(node.image, kind)
       return path
         ? {
@@ -37,11 +100,35 @@ export function inventoryResolver(
           }
         : null
     },
+    runtimeOverlay: (node) => overlay(node, 'runtime'),
+    overlayAccess: (node, kind, peer) => overlayAccessDenied(node, kind, peer),
+    onAgentReport: (mac, report) => {
+      const node = repo.nodeByMac(mac)
+      if (!node) return
+      repo.recordAgentState(mac, STATE_OF_STAGE[report.stage])
+      // A heartbeat carries the inventory too; keep the latest whole report.
+      reports.set(mac, { node: node.name, report, lastSeen: now() })
+      options.onAgentReport?.(mac, report, node.name)
+    },
+    agentReports: () => reports,
     unknownNodePolicy: () => repo.settings().unknownNodes,
     defaultKernelArgs: () => '',
     status: () => ({
       stack: stack().state,
-      nodes: repo.listNodes().map((n) => ({ name: n.name, macs: n.macs, ipv4: n.ipv4, state: n.state })),
+      nodes: repo.listNodes().map((n) => ({
+        name: n.name,
+        macs: n.macs,
+        ipv4: n.ipv4,
+        state: n.state,
+        lastSeen: latestSeen(reports, n.macs),
+      })),
     }),
   }
+}
+
+/** ISO time of the newest report from any of the MACs, or null. */
+function latestSeen(reports: ReadonlyMap<string, AgentRecord>, macs: string[]): string | null {
+  let best = -1
+  for (const m of macs) best = Math.max(best, reports.get(m)?.lastSeen ?? -1)
+  return best < 0 ? null : new Date(best).toISOString()
 }

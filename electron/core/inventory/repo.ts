@@ -11,6 +11,7 @@ import {
   describeIssues,
   type Db,
   type Node,
+  type NodeState,
   type Rack,
   type Settings,
   type SettingsPatch,
@@ -166,6 +167,19 @@ export class InventoryRepo {
     this.store.updateSoon((db) => {
       const n = db.nodes.find((x) => x.macs.includes(mac))
       if (n) n.uuid = uuid
+    })
+  }
+
+  /**
+   * Moves a node to the state its bootstrap or agent reported (POST /agent/:mac): best effort, group-committed,
+   * nothing written when the state is already that. Leaves updatedAt alone: a heartbeat is not an edit.
+   */
+  recordAgentState(mac: string, state: NodeState): void {
+    const node = this.nodeByMac(mac)
+    if (!node || node.state === state) return
+    this.store.updateSoon((db) => {
+      const n = db.nodes.find((x) => x.macs.includes(mac))
+      if (n) n.state = state
     })
   }
 

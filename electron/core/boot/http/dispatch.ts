@@ -5,12 +5,14 @@
  *   GET|HEAD /provision/:mac?stage=ipxe|kernel|image|modules|kmods|system|runtime   Warewulf's older style
  *   GET|HEAD /status                                      resolver.status() as JSON
  *   GET|HEAD /boot/<file>, /files/<path>                  static, confined to bootRoot / filesRoot
+ *   POST /agent/:mac                                      node reports (routes/agent.ts, also the overlay checks)
  * Anything else is 404; a method other than GET/HEAD is 405; a bad MAC or target is 400. One-line reasons.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { macFromSegment, parseTarget } from './request'
 import { replyText } from './reply'
 import { serveArtifact } from './routes/artifact'
+import { refuseOverlay, servePost, serveRuntime } from './routes/agent'
 import type { RouteContext } from './routes/context'
 import { serveIpxe } from './routes/ipxe'
 import { serveStatic } from './routes/static'
@@ -36,6 +38,7 @@ const STAGES: Record<string, 'ipxe' | ArtifactKind> = {
 const isKind = (s: string): s is ArtifactKind => (ARTIFACT_KINDS as readonly string[]).includes(s)
 
 export async function dispatch(ctx: RouteContext, roots: Roots, req: IncomingMessage, res: ServerResponse) {
+  if (req.method === 'POST') return servePost(ctx, req, res)
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return replyText(res, 405, `method ${req.method ?? '?'} not allowed; use GET or HEAD`, {
       Allow: 'GET, HEAD',
@@ -66,5 +69,7 @@ export async function dispatch(ctx: RouteContext, roots: Roots, req: IncomingMes
   const mac = macFromSegment(rest[0])
   if (!mac.ok) return replyText(res, 400, mac.error)
   if (stage === 'ipxe') return serveIpxe(ctx, req, res, mac.value, query)
+  if (stage === 'runtime' && (await serveRuntime(ctx, req, res, mac.value, query))) return
+  if (stage === 'system' && refuseOverlay(ctx, req, res, mac.value, 'system', query)) return
   return serveArtifact(ctx, req, res, mac.value, stage, query)
 }

@@ -3,6 +3,8 @@
  * inventory and the image store). The server owns sockets and files; the resolver owns every decision.
  */
 import type { Logger } from '../../util/logger'
+import type { OverlayPeer } from '../../images/overlays/access'
+import type { AgentReport } from '../../images/bootstrap/report'
 
 /** What the server needs to know about one node; built by the resolver from the inventory. */
 export interface BootNodeView {
@@ -40,6 +42,15 @@ export interface ProvisioningResolver {
   templateFor?(node: BootNodeView): string | null
   /** Kernel arguments for the default image booted by unknown MACs; absent = none. */
   defaultKernelArgs?(): string
+  /**
+   * Overlays hold secrets: null when `peer` may fetch this node's `kind` overlay, else the reason for a 403.
+   * Absent = no check. (images/overlays/access.ts has the policy.)
+   */
+  overlayAccess?(node: BootNodeView, kind: 'system' | 'runtime', peer: OverlayPeer): string | null
+  /** The runtime overlay for GET /runtime/:mac (the agent's poll). Absent = artifact(node, 'runtime'). */
+  runtimeOverlay?(node: BootNodeView): Promise<Artifact | null>
+  /** A validated POST /agent/:mac from the node's own address. Absent = the route answers 404. */
+  onAgentReport?(mac: string, report: AgentReport): void
 }
 
 export type HttpRoute = 'ipxe' | ArtifactKind | 'boot' | 'files'
