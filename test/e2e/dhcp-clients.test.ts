@@ -67,16 +67,17 @@ describe.skipIf(skip)('DHCP server with real clients in a namespace pair', () =>
     dir = await mkdtemp(join(tmpdir(), 'rbds-clients-'))
     net = createNetnsPair({ prefix: 'rbds', serverAddress: '198.18.30.1/24' })
     clientMac = /link\/ether ([0-9a-f:]{17})/.exec(net.exec('cli', 'ip', ['link', 'show', net.clientIf]))![1]!
+    // Hooks log only after the address is on the interface, so a test that saw the log line sees the address.
     // Hooks only put the leased address on the client veth: the namespace shares /etc with the host, so the
     // distribution scripts (resolv.conf, routes) must not run.
     await writeFile(
       join(dir, 'udhcpc.sh'),
-      `#!/bin/sh\necho "$1 $ip" >> ${dir}/udhcpc.log\ncase "$1" in\n  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/\${mask:-24}" dev "$interface" ;;\n  deconfig) ip addr flush dev "$interface" ;;\nesac\n`,
+      `#!/bin/sh\ncase "$1" in\n  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/\${mask:-24}" dev "$interface" ;;\n  deconfig) ip addr flush dev "$interface" ;;\nesac\necho "$1 $ip" >> ${dir}/udhcpc.log\n`,
       { mode: 0o755 },
     )
     await writeFile(
       join(dir, 'dhclient.sh'),
-      `#!/bin/sh\necho "$reason $new_ip_address" >> ${dir}/dhclient.log\ncase "$reason" in\n  BOUND|RENEW|REBIND|REBOOT) ip addr flush dev "$interface"; ip addr add "$new_ip_address/24" dev "$interface" ;;\n  RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;\nesac\n`,
+      `#!/bin/sh\ncase "$reason" in\n  BOUND|RENEW|REBIND|REBOOT) ip addr flush dev "$interface"; ip addr add "$new_ip_address/24" dev "$interface" ;;\n  RELEASE|EXPIRE|STOP) ip addr flush dev "$interface" ;;\nesac\necho "$reason $new_ip_address" >> ${dir}/dhclient.log\n`,
       { mode: 0o755 },
     )
     await startServer('server')
