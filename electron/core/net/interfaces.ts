@@ -6,16 +6,10 @@ import { networkInterfaces } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { RackbootError } from '../util/result'
 import { ipToInt, intToIp } from '../util/ipv4'
+import type { InterfaceInfo } from '../../ipc/contract'
 
-export interface InterfaceInfo {
-  name: string
-  mac: string | null
-  ipv4: { address: string; prefix: number; network: string } | null
-  up: boolean | null
-  speedMbps: number | null
-  holdsDefaultRoute: boolean
-  loopback: boolean
-}
+/** Defined in the contract (pure, so the renderer can use it); built here. */
+export type { InterfaceInfo }
 
 export interface InterfaceSource {
   /** os.networkInterfaces()-shaped data; injected in tests. */

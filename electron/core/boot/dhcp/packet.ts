@@ -6,7 +6,14 @@
  */
 import { err, ok, type Result } from '../../util/result'
 import { bytesToIp, bytesToText, textToBytes, writeIp } from './bytes'
-import { OPTION_BY_CODE, OPTION_TABLE, type DhcpOptions, type OptionSpec, type RawOption } from './options'
+import {
+  OPTION_BY_CODE,
+  OPTION_TABLE,
+  concat,
+  type DhcpOptions,
+  type OptionSpec,
+  type RawOption,
+} from './options'
 
 /** op field, RFC 951. */
 export const BootOp = { Request: 1, Reply: 2 } as const
@@ -107,7 +114,7 @@ export function decodePacket(buf: Uint8Array): Result<DhcpPacket> {
   let overload = 0
   const ov = fragments.get(OPT_OVERLOAD)
   if (ov) {
-    const v = concatAll(ov)
+    const v = concat(ov)
     if (v.length !== 1 || v[0]! < 1 || v[0]! > 3)
       return err(
         `DHCP option 52 (overload) must be one byte 1, 2 or 3; got ${v.length} byte(s) [${Array.from(v).join(',')}]`,
@@ -127,7 +134,7 @@ export function decodePacket(buf: Uint8Array): Result<DhcpPacket> {
 
   const options: DhcpOptions = { raw: [] }
   for (const code of order) {
-    const data = concatAll(fragments.get(code)!)
+    const data = concat(fragments.get(code)!)
     const spec = OPTION_BY_CODE.get(code)
     if (!spec || !spec.decodeInto(options, data)) options.raw!.push({ code, data })
   }
@@ -330,17 +337,4 @@ function writeU32(b: Uint8Array, at: number, v: number): void {
 function cString(b: Uint8Array): string {
   const nul = b.indexOf(0)
   return bytesToText(nul < 0 ? b : b.subarray(0, nul))
-}
-
-function concatAll(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return new Uint8Array(parts[0]!)
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
