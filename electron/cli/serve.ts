@@ -6,6 +6,7 @@
 import { readFile, writeFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Rackboot } from '../core/rackboot'
+import { importDefaultImageInBackground } from '../core/images/default-image'
 import {
   settingsPatchSchema,
   describeIssues,
@@ -89,6 +90,8 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
     logger,
     headless: true,
   })
+  // The rescue image nodes boot when they have none: imported once per data dir, in the background.
+  const defaultImage = importDefaultImageInBackground(core)
   let api: ApiServer | null = null
   try {
     if (Object.keys(patch).length > 0) await core.repo.updateSettings(patch)
@@ -134,11 +137,13 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
         (closing ??= (async () => {
           await apiServer.close()
           await rm(handle, { force: true })
+          await defaultImage.stop()
           await core.close()
         })()),
     }
   } catch (e) {
     await api?.close()
+    await defaultImage.stop()
     await core.close()
     throw e
   }

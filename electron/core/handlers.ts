@@ -10,6 +10,8 @@ import { listInterfaces, type InterfaceInfo } from './net/interfaces'
 import { probeInterface } from './net/rogue-dhcp'
 import { bindToInterface } from './net/bind'
 import type { OtherDhcpServer } from './boot/events'
+import { createImagesHandlers, type ImagesHandlerDeps } from './images/contract-handlers'
+import { RackbootError } from './util/result'
 
 export interface HandlerDeps {
   repo: InventoryRepo
@@ -23,6 +25,8 @@ export interface HandlerDeps {
   interfaces?: () => Promise<InterfaceInfo[]>
   /** The rogue-DHCP probe; defaults to a real probe on the interface (tests inject their own). */
   probeDhcp?: (iface: string) => Promise<OtherDhcpServer[]>
+  /** The image store and where imports report progress; absent = images/import and images/remove refuse. */
+  images?: ImagesHandlerDeps
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
@@ -39,10 +43,18 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'nodes/list': async () => repo.listNodes(),
     'nodes/add': async (req) => repo.addNode(req),
     'nodes/remove': async (req) => repo.removeNode(req.name),
+    'nodes/swap': async (req) => repo.swapMacs(req.a, req.b),
     'racks/list': async () => repo.listRacks(),
     'racks/upsert': async (rack) => repo.upsertRack(rack),
     'racks/remove': async (req) => repo.removeRack(req.name),
     'images/list': async () => [...repo.db.images],
+    'images/import': async () => {
+      throw new RackbootError('this core has no image store', 'internal')
+    },
+    'images/remove': async () => {
+      throw new RackbootError('this core has no image store', 'internal')
+    },
+    ...(deps.images ? createImagesHandlers(deps.images) : {}),
     'stack/status': async () => deps.stackStatus(),
     'stack/counters': async () => deps.stackCounters(),
     'capture/status': async () => deps.capture.status(),

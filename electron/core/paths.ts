@@ -28,9 +28,22 @@ export function appRoot(from: string = dirname(fileURLToPath(import.meta.url))):
   }
 }
 
+/** Set by the packaged Electron main (electron/main/resources.ts) to `<process.resourcesPath>/resources`. */
+export const RESOURCES_DIR_ENV = 'RACKBOOT_RESOURCES_DIR'
+
+/**
+ * The shipped resources (iPXE, default image, templates). In a source checkout that is `<root>/resources`;
+ * a packaged app keeps them outside app.asar (electron-builder extraResources, `<resources>/resources`), so
+ * the packaged main names that directory in RACKBOOT_RESOURCES_DIR and everything below reads it from there.
+ */
+export function shippedResourcesDir(root: string = appRoot(), env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env[RESOURCES_DIR_ENV]
+  return fromEnv ? resolve(fromEnv) : join(root, 'resources')
+}
+
 /** iPXE binaries: shipped under resources/ipxe, else the Debian ipxe package's directory. */
-export function ipxeRoots(root: string = appRoot()): string[] {
-  return [join(root, 'resources', 'ipxe'), '/usr/lib/ipxe'].filter((d) => existsSync(d))
+export function ipxeRoots(root: string = appRoot(), env: NodeJS.ProcessEnv = process.env): string[] {
+  return [join(shippedResourcesDir(root, env), 'ipxe'), '/usr/lib/ipxe'].filter((d) => existsSync(d))
 }
 
 export function rendererRoot(root: string = appRoot()): string | null {

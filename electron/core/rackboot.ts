@@ -91,6 +91,11 @@ export class Rackboot {
       stackStatus: () => this.supervisor.status(),
       stackCounters: () => this.supervisor.counters(),
       capture: this.capture,
+      images: {
+        images: this.images,
+        inventory: store,
+        onProgress: (p) => this.bus.emit('images/progress', p),
+      },
     })
     this.disposers.push(
       store.onChange((db) => {

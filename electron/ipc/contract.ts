@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import {
   hostnameSchema,
+  imageSchema,
   ipv4Schema,
   rackSchema,
   settingsPatchSchema,
@@ -24,8 +25,8 @@ import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 export type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer, PlanPreview }
 
 /**
- * One network card as `net/interfaces` lists it (core/net/interfaces.ts builds it; spelled out here so the
- * renderer's build never pulls in that file's Node imports).
+ * One network card as `net/interfaces` lists it. Defined here, where the renderer can import it without
+ * Node; core/net/interfaces.ts builds it.
  */
 export interface InterfaceInfo {
   name: string
@@ -88,6 +89,7 @@ const nodeAddRequest = z
   })
   .strict()
 const nameRequest = z.object({ name: z.string().min(1) }).strict()
+const swapRequest = z.object({ a: hostnameSchema, b: hostnameSchema }).strict()
 const probeRequest = z.object({ interface: z.string().min(1).max(15) }).strict()
 const captureResolveRequest = z
   .object({
@@ -114,6 +116,58 @@ const importMacsRequest = z
   .object({ text: importText, dryRun: z.boolean().default(false), force: z.boolean().default(false) })
   .strict()
 
+// Images: paths on the machine running the core, absolute (the CLI resolves them; a UI dialog gives them so).
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^(\/|[A-Za-z]:[\\/])/, 'an absolute path (the caller resolves relative ones)')
+const IMAGE_SOURCES = {
+  'kernel-initrd': { required: ['kernel', 'initrd'], allowed: ['kernel', 'initrd'] },
+  oci: { required: ['oci'], allowed: ['oci', 'kernel', 'initrd'] },
+  rootfs: { required: ['rootfs'], allowed: ['rootfs', 'kernel'] },
+} as const
+const imagesImportRequest = z
+  .object({
+    name: imageSchema.shape.name,
+    kind: z.enum(['kernel-initrd', 'oci', 'rootfs']),
+    /** kernel-initrd: the kernel; oci/rootfs: a kernel to use instead of the image's own. */
+    kernel: absolutePath.optional(),
+    /** kernel-initrd: the initrd; oci: a gzip cpio of modules to load after the image. */
+    initrd: absolutePath.optional(),
+    /** OCI layout directory, or a `docker save` / OCI archive. */
+    oci: absolutePath.optional(),
+    /** A root file system directory or tar (optionally compressed). */
+    rootfs: absolutePath.optional(),
+    args: z.string().max(4096).optional(),
+    /** Replace an image of the same name (the old one stays until the new one is complete). */
+    replace: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((req, ctx) => {
+    const rule = IMAGE_SOURCES[req.kind]
+    for (const field of ['kernel', 'initrd', 'oci', 'rootfs'] as const) {
+      const given = req[field] !== undefined
+      if (!given && (rule.required as readonly string[]).includes(field))
+        ctx.addIssue({ code: 'custom', path: [field], message: `a ${req.kind} import needs ${field}` })
+      if (given && !(rule.allowed as readonly string[]).includes(field))
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `${field} does not apply to a ${req.kind} import`,
+        })
+    }
+  })
+
+/** One step of a running image import, for progress bars (`bytes` of `total`; total null when unknown). */
+export interface ImageProgressEvent {
+  name: string
+  phase: 'reading' | 'layers' | 'packing' | 'hashing' | 'done'
+  bytes: number
+  total: number | null
+  entry?: string
+}
+
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
   'settings/get': channel<typeof empty, Settings>(empty),
@@ -121,10 +175,16 @@ export const channels = {
   'nodes/list': channel<typeof empty, Node[]>(empty),
   'nodes/add': channel<typeof nodeAddRequest, Node>(nodeAddRequest),
   'nodes/remove': channel<typeof nameRequest, { removed: string }>(nameRequest),
+  /** Swaps two nodes' MACs in one update (either may have none): fixes a slot mix-up after capture. */
+  'nodes/swap': channel<typeof swapRequest, { a: Node; b: Node }>(swapRequest),
   'racks/list': channel<typeof empty, Rack[]>(empty),
   'racks/upsert': channel<typeof rackSchema, Rack>(rackSchema),
   'racks/remove': channel<typeof nameRequest, { removed: string }>(nameRequest),
   'images/list': channel<typeof empty, Image[]>(empty),
+  /** Imports an image into the store (progress as `images/progress` events); the inventory records it. */
+  'images/import': channel<typeof imagesImportRequest, Image>(imagesImportRequest),
+  /** Removes an image (refused while nodes use it, naming them); on an import still running, cancels it. */
+  'images/remove': channel<typeof nameRequest, { removed: string; cancelled: boolean }>(nameRequest),
   'stack/status': channel<typeof empty, StackStatus>(empty),
   /** Packets and requests seen, answered, dropped and malformed per service since the stack started. */
   'stack/counters': channel<typeof empty, StackCounters>(empty),
@@ -162,6 +222,7 @@ export interface Events {
   'boot/event': BootEvent
   'capture/event': CaptureEvent
   'capture/changed': CaptureStatus
+  'images/progress': ImageProgressEvent
   'log/line': { level: 'info' | 'warn' | 'error'; message: string; time: string }
 }
 export type EventName = keyof Events

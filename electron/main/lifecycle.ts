@@ -5,17 +5,21 @@
 import { app, dialog, ipcMain, session, shell, type BrowserWindow } from 'electron'
 import { defaultDataDir, ipxeRoots } from '../core/paths'
 import { Rackboot } from '../core/rackboot'
+import { importDefaultImageInBackground } from '../core/images/default-image'
 import { dispatch } from '../core/api/dispatch'
 import type { Logger } from '../core/util/logger'
 import { errorMessage } from '../core/util/result'
 import { contentSecurityPolicy, hardenSession, hardenWebContents, isTrustedSender } from './security'
 import { createInvokeHandler, forwardEvents, registerInvokeHandler } from './ipc'
 import { createMainWindow } from './window'
+import { isPermissionError } from './privilege/offer'
+import { offerElevationInApp } from './privilege/in-app'
 import type { AppLocation } from './app-location'
 
 /** Starts the app; resolves true once the window is up, false when startup failed (the app then exits 1). */
 export function runApp(location: AppLocation, logger: Logger): Promise<boolean> {
   let core: Rackboot | null = null
+  let defaultImage: { stop(): Promise<void> } | null = null
   let window: BrowserWindow | null = null
   const disposers: (() => void)[] = []
   let shutdown: Promise<void> | null = null
@@ -50,11 +54,15 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     const dataDir = defaultDataDir()
     core = await Rackboot.open({ dataDir, logger, headless: false })
     logger.info(`core open, data in ${dataDir}`)
+    // The rescue image nodes boot when they have none: imported once per data dir, in the background.
+    defaultImage = importDefaultImageInBackground(core)
     // The stack starts as the settings say; with no interface chosen that is loopback only, DHCP off.
     // A failure (privileges, interface gone) shows in the status bar instead of stopping the app.
-    await core
-      .startStack({ ipxeRoots: ipxeRoots() })
-      .catch((e: unknown) => logger.warn(`boot stack not started: ${String(e)}`))
+    let stackError: unknown = null
+    await core.startStack({ ipxeRoots: ipxeRoots() }).catch((e: unknown) => {
+      stackError = e
+      logger.warn(`boot stack not started: ${String(e)}`)
+    })
     const handler = createInvokeHandler({
       handlers: core.handlers,
       dispatch: (handlers, channel, payload) => dispatch(handlers, channel, payload, logger),
@@ -64,6 +72,9 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     disposers.push(registerInvokeHandler(ipcMain, handler))
     const win = createMainWindow({ appUrl: location.appUrl, preloadPath: location.preloadPath })
     window = win
+    // Missing privileges: one sentence and one button that asks the OS once (privilege/offer.ts).
+    if (isPermissionError(stackError))
+      void offerElevationInApp(stackError, win, core.repo.settings(), dataDir, logger)
     disposers.push(
       forwardEvents(core.bus, {
         isDestroyed: () => win.isDestroyed(),
@@ -76,6 +87,8 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     for (const dispose of disposers.splice(0).reverse()) dispose()
     const open = core
     core = null
+    await defaultImage?.stop()
+    defaultImage = null
     if (open) {
       try {
         await open.close()

@@ -26,8 +26,20 @@ export const idleCaptureHandlers: Pick<
   | 'export/render'
   | 'import/warewulf'
   | 'import/macs'
+  | 'nodes/swap'
+  | 'images/import'
+  | 'images/remove'
 > = {
   ...idleInteropHandlers,
+  'images/import': async () => {
+    throw new Error('images/import is not part of this test')
+  },
+  'images/remove': async () => {
+    throw new Error('images/remove is not part of this test')
+  },
+  'nodes/swap': async () => {
+    throw new Error('nodes/swap is not part of this test')
+  },
   'capture/status': async () => idle,
   'capture/start': async () => ({ ...idle, active: true }),
   'capture/stop': async () => idle,

@@ -13,6 +13,7 @@ import type { AgentReport, AgentStage } from '../images/bootstrap/report'
 import { overlayAccessDenied } from '../images/overlays/access'
 import type { OverlayCache, OverlayKind } from '../images/overlays/cache'
 import type { OverlayInputs } from '../images/overlays/templates'
+import { DEFAULT_IMAGE_NAME } from '../images/default-image'
 import type { BootNodeView, ProvisioningResolver } from './http/server'
 
 export interface ResolverOptions {
@@ -40,6 +41,8 @@ export interface InventoryResolver extends ProvisioningResolver {
   agentReports(): ReadonlyMap<string, AgentRecord>
 }
 
+const ARTIFACT_NAMES = { kernel: 'vmlinuz', image: 'image.cpio.gz', modules: 'modules.cpio.gz' } as const
+
 const STATE_OF_STAGE: Record<AgentStage, NodeState> = {
   init: 'booting',
   'init-failed': 'failed',
@@ -56,6 +59,8 @@ export function inventoryResolver(
 ): InventoryResolver {
   const reports = new Map<string, AgentRecord>()
   const now = options.now ?? Date.now
+  const imageArgs = (name: string | null) =>
+    name === null ? '' : (repo.db.images.find((i) => i.name === name)?.kernelArgs ?? '')
   const view = (mac: string): BootNodeView | null => {
     const n = repo.nodeByMac(mac)
     if (!n) return null
@@ -64,7 +69,8 @@ export function inventoryResolver(
       macs: n.macs,
       ipv4: n.ipv4,
       image: n.image,
-      kernelArgs: n.kernelArgs,
+      // The image's arguments first (e.g. its console), then the node's, which may override them.
+      kernelArgs: [imageArgs(n.image), n.kernelArgs].filter((a) => a !== '').join(' '),
       assetKey: n.assetKey,
     }
   }
@@ -87,18 +93,19 @@ export function inventoryResolver(
   return {
     nodeByMac: view,
     artifact: async (node, kind) => {
-      if (!node) return null
+      // An unknown MAC under the 'default-image' policy: the default image's kernel, image and modules (no
+      // overlays: the node has no name or settings yet, so the image's own /init runs).
+      if (!node) {
+        if (kind !== 'kernel' && kind !== 'image' && kind !== 'modules') return null
+        const path = images.artifactPath(DEFAULT_IMAGE_NAME, kind)
+        return path ? { path, name: ARTIFACT_NAMES[kind] } : null
+      }
       // The runtime overlay is only for the agent's privileged-port poll (runtimeOverlay below): iPXE
       // fetches from an ordinary port and would be refused, so the boot script leaves it out.
       if (kind === 'system') return overlay(node, 'system')
       if (!node.image || (kind !== 'kernel' && kind !== 'image' && kind !== 'modules')) return null
       const path = images.artifactPath(node.image, kind)
-      return path
-        ? {
-            path,
-            name: kind === 'kernel' ? 'vmlinuz' : kind === 'image' ? 'image.cpio.gz' : 'modules.cpio.gz',
-          }
-        : null
+      return path ? { path, name: ARTIFACT_NAMES[kind] } : null
     },
     runtimeOverlay: (node) => overlay(node, 'runtime'),
     overlayAccess: (node, kind, peer) => overlayAccessDenied(node, kind, peer),
@@ -112,7 +119,7 @@ export function inventoryResolver(
     },
     agentReports: () => reports,
     unknownNodePolicy: () => repo.settings().unknownNodes,
-    defaultKernelArgs: () => '',
+    defaultKernelArgs: () => imageArgs(DEFAULT_IMAGE_NAME),
     status: () => ({
       stack: stack().state,
       nodes: repo.listNodes().map((n) => ({

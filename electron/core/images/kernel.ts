@@ -58,7 +58,8 @@ export interface KernelInfo {
 export async function readKernelInfo(path: string): Promise<KernelInfo> {
   const fh = await open(path, 'r')
   try {
-    const head = Buffer.alloc(0x4000)
+    // The version string sits in the setup code, up to 64 setup sectors in: Debian 6.1 has it at 0x44c0.
+    const head = Buffer.alloc(0x10000)
     const { bytesRead } = await fh.read(head, 0, head.length, 0)
     const b = head.subarray(0, bytesRead)
     if (b.length >= 0x240 && b.toString('latin1', 0x202, 0x206) === 'HdrS') {

@@ -160,6 +160,28 @@ export class InventoryRepo {
     })
   }
 
+  /**
+   * Swaps the MACs of two nodes in one store update (the capture step's "swap slots" and drag-a-MAC-onto-a-
+   * slot): either may have none, so this also moves a MAC into an empty slot. States follow the MACs.
+   */
+  async swapMacs(a: string, b: string): Promise<{ a: Node; b: Node }> {
+    if (a === b) throw new RackbootError(`cannot swap node '${a}' with itself`, 'bad-request')
+    return this.store.update((db) => {
+      const na = db.nodes.find((n) => n.name === a)
+      const nb = db.nodes.find((n) => n.name === b)
+      if (!na) throw new RackbootError(`no node named '${a}'`, 'not-found')
+      if (!nb) throw new RackbootError(`no node named '${b}'`, 'not-found')
+      const time = this.now().toISOString()
+      ;[na.macs, nb.macs] = [nb.macs, na.macs]
+      for (const n of [na, nb]) {
+        if (n.macs.length === 0 && n.state === 'captured') n.state = 'planned'
+        if (n.macs.length > 0 && n.state === 'planned') n.state = 'captured'
+        n.updatedAt = time
+      }
+      return { a: structuredClone(na), b: structuredClone(nb) }
+    })
+  }
+
   /** Records the SMBIOS UUID a node sent in DHCP option 97 (best effort, group-committed). */
   recordUuid(mac: string, uuid: string): void {
     const node = this.nodeByMac(mac)

@@ -15,18 +15,8 @@ export const wizardSteps: readonly WizardStep[] = [
     comingWith:
       "the image step of “The field engineer's wizard and dashboard” (after image import lands in the core)",
   },
-  {
-    id: 'nodes',
-    title: 'Nodes',
-    comingWith:
-      "the capture step of “The field engineer's wizard and dashboard”: power nodes on in rack order and watch each MAC land in its slot",
-  },
-  {
-    id: 'dashboard',
-    title: 'Dashboard',
-    comingWith:
-      "the dashboard part of “The field engineer's wizard and dashboard”: live boot progress per node",
-  },
+  { id: 'nodes', title: 'Nodes' },
+  { id: 'dashboard', title: 'Dashboard' },
 ]
 
 export function stepIndex(id: unknown): number {
