@@ -15,6 +15,7 @@ import { runServe } from './serve'
 import { openSession } from './session'
 import { formatChecks, probeCheck, runChecks, systemDoctorEnv } from './doctor'
 import { registerInteropCommands } from './interop'
+import { registerLabCommands } from './lab'
 import { registerImagesCommands } from './images'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -196,6 +197,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     })
 
   registerInteropCommands(program, { io, logger, dataDirOption })
+  registerLabCommands(program, { io, logger, dataDirOption })
   registerImagesCommands(program, { io, logger, dataDirOption })
 
   try {
