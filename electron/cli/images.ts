@@ -18,6 +18,7 @@ import type { Logger } from '../core/util/logger'
 import { RackbootError } from '../core/util/result'
 import { type CliIo, UsageError } from './io'
 import { API_HANDLE_FILE } from './serve'
+import { formatTable } from './table'
 
 export interface ImagesCliContext {
   io: CliIo
@@ -255,15 +256,5 @@ function formatImages(list: Image[]): string {
     i.kernelArgs || '-',
   ])
   const head = ['NAME', 'KIND', 'SIZE', 'CREATED', 'KERNEL ARGS']
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  return (
-    [head, ...rows]
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  )
+  return formatTable(head, rows)
 }

@@ -14,6 +14,7 @@ import { FIRMWARES, NICS, readLabState } from '../core/lab/state'
 import type { Logger } from '../core/util/logger'
 import { RackbootError } from '../core/util/result'
 import { type CliIo, UsageError } from './io'
+import { formatTable } from './table'
 
 export interface LabCliContext {
   io: CliIo
@@ -238,15 +239,5 @@ function formatNodes(nodes: LabNodeStatus[]): string {
     n.lastLine.slice(0, 60),
   ])
   const head = ['SLOT', 'NAME', 'MAC', 'FW', 'PID', 'RUN', 'STAGE', 'LAST CONSOLE LINE']
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  return (
-    [head, ...rows]
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  )
+  return formatTable(head, rows)
 }

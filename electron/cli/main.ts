@@ -17,6 +17,7 @@ import { formatChecks, probeCheck, runChecks, systemDoctorEnv } from './doctor'
 import { registerInteropCommands } from './interop'
 import { registerLabCommands } from './lab'
 import { registerImagesCommands } from './images'
+import { formatTable } from './table'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
   const logger = stderrLogger()
@@ -254,15 +255,5 @@ function formatNodes(list: Node[]): string {
     n.state,
   ])
   const head = ['NAME', 'RACK/SLOT', 'MAC', 'IPV4', 'IMAGE', 'STATE']
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  return (
-    [head, ...rows]
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  )
+  return formatTable(head, rows)
 }
