@@ -4,20 +4,14 @@
  * `images/progress` events (the WebSocket of the running serve, or this process's core) and is printed on
  * stderr; Ctrl-C sends images/remove for the name, which cancels the import and leaves nothing behind.
  */
-import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import type { Command, Option } from 'commander'
-import WebSocket from 'ws'
-import { z } from 'zod'
-import type { CallResult, Channel, ImageProgressEvent, RequestOf, ResponseOf } from '../ipc/contract'
-import type { Image } from '../core/inventory/schema'
-import { Rackboot } from '../core/rackboot'
-import { dispatch } from '../core/api/dispatch'
-import { API_WS_PATH } from '../core/api/protocol'
-import type { Logger } from '../core/util/logger'
+import type { ImageProgressEvent, RequestOf } from '../ipc/contract'
 import { RackbootError } from '../core/util/result'
+import type { Image } from '../core/inventory/schema'
+import type { Logger } from '../core/util/logger'
 import { type CliIo, UsageError } from './io'
-import { API_HANDLE_FILE } from './serve'
+import { openSession } from './session'
 import { formatTable } from './table'
 
 export interface ImagesCliContext {
@@ -26,93 +20,6 @@ export interface ImagesCliContext {
   dataDirOption: () => Option
   /** Calls `cancel` on Ctrl-C; returns the disposer. Default: process SIGINT (tests inject their own). */
   onInterrupt?: (cancel: () => void) => () => void
-}
-
-/** A contract session that also delivers import progress. */
-interface ImagesSession {
-  call<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>>
-  onProgress(listener: (p: ImageProgressEvent) => void): () => void
-  close(): Promise<void>
-}
-
-const handleSchema = z.object({ url: z.string().url(), token: z.string().min(16), pid: z.number().int() })
-
-function unwrap<C extends Channel>(result: CallResult<C>): ResponseOf<C> {
-  if (result.ok) return result.value
-  const details = result.error.details?.length ? `: ${result.error.details.join('; ')}` : ''
-  throw new RackbootError(`${result.error.message}${details}`, result.error.code)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * Like cli/session.ts's openSession (same handle file, same fallback), plus events: session.ts has no event
- * stream yet; when it grows one this folds into it.
- */
-async function openImagesSession(dataDir: string, logger: Logger): Promise<ImagesSession> {
-  const text = await readFile(join(dataDir, API_HANDLE_FILE), 'utf8').catch(() => null)
-  const handle = handleSchema.safeParse(safeJson(text))
-  if (handle.success && alive(handle.data.pid)) {
-    const { url, token, pid } = handle.data
-    const listeners = new Set<(p: ImageProgressEvent) => void>()
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${API_WS_PATH}?token=${encodeURIComponent(token)}`)
-    // Progress is a nicety: a socket that fails only costs the progress lines.
-    ws.on('error', () => {})
-    ws.on('message', (data: WebSocket.RawData) => {
-      let frame: unknown
-      try {
-        frame = JSON.parse(data.toString())
-      } catch {
-        return
-      }
-      const f = frame as { event?: unknown; payload?: unknown }
-      if (f.event === 'images/progress') for (const l of listeners) l(f.payload as ImageProgressEvent)
-    })
-    await new Promise<void>((r) => {
-      ws.once('open', () => r())
-      ws.once('error', () => r())
-    })
-    return {
-      async call(channel, request) {
-        const res = await fetch(`${url}/api/${channel}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(request),
-        }).catch((e: unknown) => {
-          throw new RackbootError(`cannot reach the running rackboot (PID ${pid}) at ${url}: ${String(e)}`)
-        })
-        return unwrap((await res.json()) as CallResult<typeof channel>)
-      },
-      onProgress(l) {
-        listeners.add(l)
-        return () => listeners.delete(l)
-      },
-      close: async () => {
-        ws.terminate()
-      },
-    }
-  }
-  const core = await Rackboot.open({ dataDir, logger })
-  return {
-    call: async (channel, request) => unwrap(await dispatch(core.handlers, channel, request)),
-    onProgress: (l) => core.bus.on('images/progress', l),
-    close: () => core.close(),
-  }
-}
-
-function safeJson(text: string | null): unknown {
-  try {
-    return text === null ? null : JSON.parse(text)
-  } catch {
-    return null
-  }
 }
 
 const SOURCES = ['--kernel/--initrd', '--oci', '--rootfs'] as const
@@ -192,7 +99,7 @@ export function registerImagesCommands(program: Command, ctx: ImagesCliContext):
     .addOption(ctx.dataDirOption())
     .action(async (name: string, o: ImportFlags) => {
       const request = importRequest(name, o, process.cwd())
-      const session = await openImagesSession(resolve(o.dataDir), ctx.logger)
+      const session = await openSession(resolve(o.dataDir), ctx.logger, { events: true })
       let cancelled = false
       const stopInterrupt = (ctx.onInterrupt ?? processInterrupt)(() => {
         if (cancelled) return
@@ -200,7 +107,7 @@ export function registerImagesCommands(program: Command, ctx: ImagesCliContext):
         io.stderr(`cancelling the import of ${name}…\n`)
         session.call('images/remove', { name }).catch(() => {})
       })
-      const stopProgress = session.onProgress(progressPrinter(io, name))
+      const stopProgress = session.on('images/progress', progressPrinter(io, name))
       try {
         const image = await session.call('images/import', request)
         io.stdout(`imported ${image.name} (${image.kind}, ${mib(image.sizeBytes)})\n`)
@@ -221,7 +128,7 @@ export function registerImagesCommands(program: Command, ctx: ImagesCliContext):
     .option('--json', 'machine-readable output')
     .addOption(ctx.dataDirOption())
     .action(async (o: { dataDir: string; json?: boolean }) => {
-      const session = await openImagesSession(resolve(o.dataDir), ctx.logger)
+      const session = await openSession(resolve(o.dataDir), ctx.logger)
       try {
         const list = await session.call('images/list', {})
         io.stdout(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatImages(list))
@@ -235,7 +142,7 @@ export function registerImagesCommands(program: Command, ctx: ImagesCliContext):
     .description('remove an image (refused while nodes use it)')
     .addOption(ctx.dataDirOption())
     .action(async (name: string, o: { dataDir: string }) => {
-      const session = await openImagesSession(resolve(o.dataDir), ctx.logger)
+      const session = await openSession(resolve(o.dataDir), ctx.logger)
       try {
         const r = await session.call('images/remove', { name })
         io.stdout(r.cancelled ? `cancelled the import of ${r.removed}\n` : `removed ${r.removed}\n`)
