@@ -123,7 +123,7 @@ describe('DashboardView', () => {
     }
   })
 
-  it('exports the node table as CSV through export/render and downloads it as a Blob', async () => {
+  it('exports CSV by default from its Export control, through export/render, as a Blob download', async () => {
     const c = client()
     const created: Blob[] = []
     URL.createObjectURL = vi.fn((b: Blob) => {
@@ -133,7 +133,8 @@ describe('DashboardView', () => {
     URL.revokeObjectURL = vi.fn()
     const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => {})
     wrapper = await mountWith(DashboardView, c)
-    await wrapper.get('[data-test="export-csv"]').trigger('click')
+    expect(wrapper.find('[data-test="export-menu"]').exists()).toBe(true)
+    await wrapper.get('[data-test="export-download"]').trigger('click')
     await flushPromises()
     expect(callsTo(c, 'export/render').map((x) => x.request)).toEqual([{ format: 'csv' }])
     expect(created).toHaveLength(1)
