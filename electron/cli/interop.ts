@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { type Command, Option } from 'commander'
 import type { MacListOutcome } from '../core/interop/vendor-apply'
+import type { ImagesExported } from '../core/interop/oci-export'
 import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
 import { WAREWULF_NODES_FILE, writeWarewulfExport } from '../core/interop/write'
 import { ensureDir, writeFileAtomic } from '../core/inventory/durable-file'
@@ -24,6 +25,8 @@ export interface InteropCliContext {
 /** The node map for `wwctl node import`, written beside nodes.conf. */
 export const WAREWULF_NODE_IMPORT_FILE = 'nodes.import.yaml'
 export const WAREWULF_README_FILE = 'README.md'
+/** Beside nodes.conf: one docker-archive tar per image the nodes use. */
+export const WAREWULF_IMAGES_DIR = 'images'
 
 const TEXT_FORMATS = ['csv', 'hosts', 'dnsmasq', 'dhcpd', 'ansible', 'json'] as const
 type TextFormat = (typeof TEXT_FORMATS)[number]
@@ -61,7 +64,7 @@ export function registerInteropCommands(program: Command, ctx: InteropCliContext
   exp
     .command('warewulf')
     .description(
-      `write DIR/${WAREWULF_NODES_FILE}, DIR/${WAREWULF_NODE_IMPORT_FILE} and DIR/README.md (the wwctl steps)`,
+      `write DIR/${WAREWULF_NODES_FILE}, DIR/${WAREWULF_NODE_IMPORT_FILE}, DIR/${WAREWULF_IMAGES_DIR}/<image>.tar and DIR/README.md (the wwctl steps)`,
     )
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .addOption(
@@ -70,16 +73,21 @@ export function registerInteropCommands(program: Command, ctx: InteropCliContext
     .addOption(ctx.dataDirOption())
     .action(async (o: { out: string; version: '4.5' | '4.6'; dataDir: string }) => {
       const dir = resolve(o.out)
-      const [conf, nodeMap, nodes] = await withSession(o.dataDir, async (s) => [
+      // The archives are files, so the core writes them: in this process when it opened the store itself,
+      // in the running serve otherwise (same machine, absolute path).
+      const [conf, nodeMap, nodes, images] = await withSession(o.dataDir, async (s) => [
         (await s.call('export/render', { format: 'warewulf', version: o.version })).text,
         (await s.call('export/render', { format: 'warewulf', version: o.version, form: 'node-import' })).text,
         (await s.call('nodes/list', {})).length,
+        await s.call('export/images', { dir: join(dir, WAREWULF_IMAGES_DIR) }),
       ])
       const file = await writeOut(dir, () => writeWarewulfExport(dir, conf))
       await writeOut(dir, () => writeFileAtomic(join(dir, WAREWULF_NODE_IMPORT_FILE), nodeMap))
       await writeOut(dir, () =>
-        writeFileAtomic(join(dir, WAREWULF_README_FILE), warewulfReadme(o.version, nodes)),
+        writeFileAtomic(join(dir, WAREWULF_README_FILE), warewulfReadme(o.version, nodes, images)),
       )
+      for (const w of images.written) io.stdout(`wrote ${w.path} (image '${w.name}', ${w.bytes} bytes)\n`)
+      for (const k of images.skipped) io.stderr(`warning: image '${k.name}' not exported: ${k.reason}\n`)
       io.stdout(
         `wrote ${file} (${nodes} node${nodes === 1 ? '' : 's'}, Warewulf ${o.version}), ${join(dir, WAREWULF_NODE_IMPORT_FILE)} and ${join(dir, WAREWULF_README_FILE)}\n` +
           `next: read ${join(dir, WAREWULF_README_FILE)} for the wwctl steps on the Warewulf server\n`,
@@ -186,7 +194,46 @@ function formatMacImport(r: MacListOutcome): string {
 }
 
 /** What to do on the Warewulf server with the files written beside this README. */
-export function warewulfReadme(version: '4.5' | '4.6', nodes: number): string {
+export function warewulfReadme(
+  version: '4.5' | '4.6',
+  nodes: number,
+  images: ImagesExported = { written: [], skipped: [] },
+): string {
+  const noun = version === '4.6' ? 'image' : 'container'
+  const imported = images.written.map(
+    (w) => `       wwctl ${noun} import docker-archive:${WAREWULF_IMAGES_DIR}/${w.name}.tar ${w.name}`,
+  )
+  const fileRows = images.written.map(
+    (w) =>
+      `| \`${WAREWULF_IMAGES_DIR}/${w.name}.tar\` | image \`${w.name}\` as a docker-archive (one layer; sha256 \`${w.sha256}\`) |`,
+  )
+  const skipped = images.skipped.map((k) => `   - \`${k.name}\`: ${k.reason}`)
+  const imageStep =
+    images.written.length === 0 && images.skipped.length === 0
+      ? `1. No node names an image, so none were exported.`
+      : [
+          ...(images.written.length > 0
+            ? [
+                `1. Import the images first (from this directory; Warewulf ${version} calls them ${noun}s):`,
+                '',
+                ...imported,
+                '',
+                `   Each archive holds the image's root file system with its kernel (\`/boot/vmlinuz-<version>\`) and`,
+                `   modules (\`/lib/modules/<version>\`), where Warewulf looks for them.`,
+                version === '4.6'
+                  ? '   Check with `wwctl image list` and `wwctl image kernels`; if the import did not build the image,\n   run `wwctl image build <name>`.'
+                  : '   Check with `wwctl container list`; if the import did not build the container,\n   run `wwctl container build <name>`.',
+              ]
+            : ['1. No image was exported.']),
+          ...(skipped.length > 0
+            ? [
+                '',
+                '   Not exported (the nodes naming these will not boot until the server has them):',
+                '',
+                ...skipped,
+              ]
+            : []),
+        ].join('\n')
   return `# Warewulf hand-off from Rackboot
 
 Written by \`rackboot export warewulf\` for Warewulf ${version}: ${nodes} node${nodes === 1 ? '' : 's'}, in rack order.
@@ -197,10 +244,14 @@ Each node carries its rack placement as tags \`rack\`, \`slot\` (and \`height\`)
 | --- | --- |
 | \`${WAREWULF_NODES_FILE}\` | a whole Warewulf nodes.conf: profile \`default\` (what the nodes share: kernel args, netmask, gateway) and the nodes |
 | \`${WAREWULF_NODE_IMPORT_FILE}\` | the same nodes as the bare node map \`wwctl node import\` reads, each carrying its own settings |
-
+${fileRows.map((r) => r + '\n').join('')}
 ## On the Warewulf server
 
-1. Bring the nodes in, one of:
+Copy this whole directory to the Warewulf server and run the commands from inside it.
+
+${imageStep}
+
+2. Bring the nodes in, one of:
    - add them to the nodes the server already has:
 
          wwctl node import ${WAREWULF_NODE_IMPORT_FILE}
@@ -214,21 +265,13 @@ Each node carries its rack placement as tags \`rack\`, \`slot\` (and \`height\`)
 
      (this also replaces the server's \`default\` profile with the one above.)
 
-2. Check the result: \`wwctl node list -a\`.
-3. Rebuild the overlays for the new nodes:
+3. Check the result: \`wwctl node list -a\`.
+4. Rebuild the overlays for the new nodes:
 
        wwctl overlay build
 
-4. Regenerate the services Warewulf configures (DHCP, TFTP, /etc/hosts, NFS, SSH keys):
+5. Regenerate the services Warewulf configures (DHCP, TFTP, /etc/hosts, NFS, SSH keys):
 
        wwctl configure --all
-
-## Images are not exported yet
-
-The nodes name their image (\`${version === '4.6' ? 'image name' : 'container name'}\`), but this export does
-not carry the images themselves. Import each named image on the Warewulf server first, e.g.
-\`wwctl ${version === '4.6' ? 'image' : 'container'} import docker://… <name>\` or from an OCI archive
-(\`wwctl ${version === '4.6' ? 'image' : 'container'} import file.tar <name>\`). Exporting Rackboot's images as OCI
-archives will come with its image store; until then, nodes whose image is missing on the server will not boot.
 `
 }

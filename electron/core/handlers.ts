@@ -6,6 +6,7 @@ import type { Handlers, AppStatus, StackCounters, StackStatus } from '../ipc/con
 import type { InventoryRepo } from './inventory/repo'
 import type { CaptureController } from './boot/capture-controller'
 import { createInteropHandlers } from './interop/contract-handlers'
+import { exportNodeImages } from './interop/oci-export'
 import { listInterfaces, type InterfaceInfo } from './net/interfaces'
 import { probeInterface } from './net/rogue-dhcp'
 import { bindToInterface } from './net/bind'
@@ -63,6 +64,10 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'capture/undo': async () => deps.capture.undo(),
     'capture/resolve': async (req) => deps.capture.resolve(req.order),
     ...createInteropHandlers(repo),
+    'export/images': async (req) => {
+      if (!deps.images) throw new RackbootError('this core has no image store', 'internal')
+      return exportNodeImages(repo.db, deps.images.images, req.dir)
+    },
     'net/interfaces': async () => (deps.interfaces ?? (() => listInterfaces()))(),
     'net/probe-dhcp': async (req) =>
       (

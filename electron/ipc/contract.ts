@@ -20,6 +20,7 @@ import {
 import type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer } from '../core/boot/events'
 import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
 import type { MacListOutcome } from '../core/interop/vendor-apply'
+import type { ImagesExported } from '../core/interop/oci-export'
 import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 
 export type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer, PlanPreview }
@@ -122,6 +123,8 @@ const absolutePath = z
   .min(1)
   .max(4096)
   .regex(/^(\/|[A-Za-z]:[\\/])/, 'an absolute path (the caller resolves relative ones)')
+/** export/images: the directory the archives go into, on the machine running the core. */
+const exportImagesRequest = z.object({ dir: absolutePath }).strict()
 const IMAGE_SOURCES = {
   'kernel-initrd': { required: ['kernel', 'initrd'], allowed: ['kernel', 'initrd'] },
   oci: { required: ['oci'], allowed: ['oci', 'kernel', 'initrd'] },
@@ -203,6 +206,8 @@ export const channels = {
   'plan/apply': channel<typeof planRequestSchema, { rack: Rack; nodes: Node[] }>(planRequestSchema),
   /** The inventory as a Warewulf nodes.conf, CSV, /etc/hosts, dnsmasq, dhcpd, Ansible or JSON text. */
   'export/render': channel<typeof exportRenderRequest, { text: string }>(exportRenderRequest),
+  /** Writes `<dir>/<name>.tar` (docker-archive) for every image a node uses; kernel+initrd ones are skipped. */
+  'export/images': channel<typeof exportImagesRequest, ImagesExported>(exportImagesRequest),
   /** Adds the nodes of a Warewulf nodes.conf; refuses with every problem (line and node), saving nothing. */
   'import/warewulf': channel<typeof importWarewulfRequest, NodeImportOutcome>(importWarewulfRequest),
   /** A vendor MAC list onto the empty planned slots in rack order; refuses with every problem unless forced. */

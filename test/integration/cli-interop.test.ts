@@ -88,7 +88,7 @@ describe('rackboot import/export warewulf round trip', () => {
       }
     })
 
-  it('README.md names the wwctl steps and says images are not exported', () => {
+  it('README.md names the wwctl steps and the images it could not export', () => {
     const dir = tmp()
     ok(['import', 'warewulf', join(FIX, 'v4.6-debug-overlay.nodes.conf'), '--data-dir', join(dir, 'a')])
     ok(['export', 'warewulf', '--out', join(dir, 'out'), '--data-dir', join(dir, 'a')])
@@ -98,7 +98,7 @@ describe('rackboot import/export warewulf round trip', () => {
       '/etc/warewulf/nodes.conf',
       'wwctl overlay build',
       'wwctl configure --all',
-      'not exported yet',
+      'Rackboot does not have this image',
     ])
       expect(readme).toContain(step)
   })

@@ -5,8 +5,12 @@ import type { CaptureStatus } from '../../electron/core/boot/events'
 const idle: CaptureStatus = { active: false, ambiguity: null, last: null, next: null, waiting: [] }
 
 /** Interop handlers for contract tests that do not exercise interop: empty exports, refusing imports. */
-export const idleInteropHandlers: Pick<Handlers, 'export/render' | 'import/warewulf' | 'import/macs'> = {
+export const idleInteropHandlers: Pick<
+  Handlers,
+  'export/render' | 'export/images' | 'import/warewulf' | 'import/macs'
+> = {
   'export/render': async () => ({ text: '' }),
+  'export/images': async () => ({ written: [], skipped: [] }),
   'import/warewulf': async () => {
     throw new Error('import/warewulf is not part of this test')
   },
@@ -24,6 +28,7 @@ export const idleCaptureHandlers: Pick<
   | 'capture/undo'
   | 'capture/resolve'
   | 'export/render'
+  | 'export/images'
   | 'import/warewulf'
   | 'import/macs'
   | 'nodes/swap'
