@@ -20,7 +20,6 @@ import {
 import type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer } from '../core/boot/events'
 import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
 import type { MacListOutcome } from '../core/interop/vendor-apply'
-import type { ImagesExported } from '../core/interop/oci-export'
 import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 
 export type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer, PlanPreview }
@@ -54,6 +53,13 @@ export interface StackStatus {
   tftp: { listening: string | null }
   http: { listening: string | null }
   error: string | null
+}
+
+/** What `export/images` wrote next to a Warewulf export (docker-archives), and what it skipped and why. */
+export interface ImagesExported {
+  written: { name: string; path: string; bytes: number; sha256: string }[]
+  /** Images the nodes name that were not written, and why. */
+  skipped: { name: string; reason: string }[]
 }
 
 /** Each service's counters, flattened (`transfers.failed`, `statuses.404`): received, malformed, dropped, … */

@@ -29,6 +29,7 @@ import type { ImageStore } from '../images/store'
 import type { Db } from '../inventory/schema'
 import { readDecompressed } from '../images/streams'
 import { RackbootError, errorMessage } from '../util/result'
+import type { ImagesExported } from '../../ipc/contract'
 
 /** One newc entry header (Documentation/driver-api/early-userspace/buffer-format.rst). */
 export interface NewcEntry {
@@ -476,11 +477,8 @@ export async function writeDockerArchive(image: ExportableImage, out: string): P
   }
 }
 
-export interface ImagesExported {
-  written: { name: string; path: string; bytes: number; sha256: string }[]
-  /** Images the nodes name that were not written, and why. */
-  skipped: { name: string; reason: string }[]
-}
+/** Defined in the contract (pure, so the renderer can import it); produced here. */
+export type { ImagesExported }
 
 export const KERNEL_INITRD_NOTE = 'kernel+initrd images are not OCI images: copy vmlinuz and initrd by hand'
 
