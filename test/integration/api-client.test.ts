@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { type ApiServer, startApiServer } from '../../electron/core/api/server'
-import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
-import type { AppStatus, Events, Handlers } from '../../electron/ipc/contract'
+import { nodeSchema } from '../../electron/core/inventory/schema'
+import type { Events } from '../../electron/ipc/contract'
 import { EventBus } from '../../electron/core/util/bus'
 import {
   ContractCallError,
@@ -15,39 +15,10 @@ import {
   type WsClient,
   createWsClient,
 } from '../../renderer/src/ipc/client'
-import { idleCaptureHandlers, idleWizardHandlers } from '../support/fake-handlers'
+import { fakeHandlers } from '../support/fake-handlers'
 
-const status: AppStatus = {
-  version: '0.0.0-test',
-  dataDir: '/nowhere',
-  headless: true,
-  stack: {
-    state: 'running',
-    interface: 'lo',
-    dhcp: { mode: 'off', listening: null },
-    tftp: { listening: null },
-    http: { listening: null },
-    error: null,
-  },
-}
-
-function fakeHandlers(hang: Promise<never>): Handlers {
-  return {
-    'app/status': () => hang,
-    'settings/get': async () => settingsSchema.parse({}),
-    'settings/update': async (patch) => settingsSchema.parse(patch),
-    'nodes/list': async () => [nodeSchema.parse({ name: 'n1', createdAt: 't', updatedAt: 't' })],
-    'nodes/add': async (req) => nodeSchema.parse({ name: req.name, createdAt: 't', updatedAt: 't' }),
-    'nodes/remove': async (req) => ({ removed: req.name }),
-    'racks/list': async () => [],
-    'racks/upsert': async (rack) => rack,
-    'racks/remove': async (req) => ({ removed: req.name }),
-    'images/list': async () => [],
-    'stack/status': async () => status.stack,
-    ...idleCaptureHandlers,
-    ...idleWizardHandlers,
-  }
-}
+/** app/status never answers: the call a dropped connection must fail. */
+const hangingHandlers = (hang: Promise<never>) => fakeHandlers({ 'app/status': () => hang })
 
 const servers: ApiServer[] = []
 const clients: WsClient[] = []
@@ -62,7 +33,7 @@ async function start(port = 0, token?: string) {
     host: '127.0.0.1',
     port,
     token,
-    handlers: fakeHandlers(new Promise<never>(() => {})),
+    handlers: hangingHandlers(new Promise<never>(() => {})),
     bus,
     staticRoot: null,
   })

@@ -10,45 +10,18 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { type ApiServer, startApiServer } from '../../electron/core/api/server'
-import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
-import type { AppStatus, Events, Handlers } from '../../electron/ipc/contract'
+import type { Events } from '../../electron/ipc/contract'
 import { EventBus } from '../../electron/core/util/bus'
 import { RackbootError } from '../../electron/core/util/result'
-import { idleCaptureHandlers, idleWizardHandlers } from '../support/fake-handlers'
+import { fakeHandlers, testStatus as status } from '../support/fake-handlers'
 
-const status: AppStatus = {
-  version: '0.0.0-test',
-  dataDir: '/nowhere',
-  headless: true,
-  stack: {
-    state: 'stopped',
-    interface: null,
-    dhcp: { mode: 'off', listening: null },
-    tftp: { listening: null },
-    http: { listening: null },
-    error: null,
-  },
-}
-
-function fakeHandlers(): Handlers {
-  return {
-    'app/status': async () => status,
-    'settings/get': async () => settingsSchema.parse({}),
-    'settings/update': async (patch) => settingsSchema.parse(patch),
-    'nodes/list': async () => [nodeSchema.parse({ name: 'n1', createdAt: 't', updatedAt: 't' })],
-    'nodes/add': async (req) => nodeSchema.parse({ name: req.name, createdAt: 't', updatedAt: 't' }),
+/** Removing a node the fake core does not have: the not-found path. */
+const handlers = () =>
+  fakeHandlers({
     'nodes/remove': async (req) => {
       throw new RackbootError(`no node '${req.name}'`, 'not-found')
     },
-    'racks/list': async () => [],
-    'racks/upsert': async (rack) => rack,
-    'racks/remove': async (req) => ({ removed: req.name }),
-    'images/list': async () => [],
-    'stack/status': async () => status.stack,
-    ...idleCaptureHandlers,
-    ...idleWizardHandlers,
-  }
-}
+  })
 
 interface Reply {
   status: number
@@ -150,7 +123,7 @@ async function start(
   const server = await startApiServer({
     host: '127.0.0.1',
     port: 0,
-    handlers: fakeHandlers(),
+    handlers: handlers(),
     bus,
     staticRoot: root,
     ...extra,
@@ -184,7 +157,7 @@ describe('startApiServer', () => {
         startApiServer({
           host,
           port: 0,
-          handlers: fakeHandlers(),
+          handlers: handlers(),
           bus: new EventBus<Events>(),
           staticRoot: null,
         }),

@@ -1,5 +1,6 @@
 /** Capture handlers for contract tests that do not exercise capture: an idle, empty capture. */
-import type { Handlers } from '../../electron/ipc/contract'
+import type { AppStatus, Handlers } from '../../electron/ipc/contract'
+import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
 import type { CaptureStatus } from '../../electron/core/boot/events'
 
 const idle: CaptureStatus = { active: false, ambiguity: null, last: null, next: null, waiting: [] }
@@ -71,4 +72,42 @@ export const idleWizardHandlers: Pick<
   'plan/apply': async () => {
     throw new Error('plan/apply is not part of this test')
   },
+}
+
+/** The status the fake core reports. */
+export const testStatus: AppStatus = {
+  version: '0.0.0-test',
+  dataDir: '/nowhere',
+  headless: true,
+  stack: {
+    state: 'stopped',
+    interface: null,
+    dhcp: { mode: 'off', listening: null },
+    tftp: { listening: null },
+    http: { listening: null },
+    error: null,
+  },
+}
+
+/**
+ * A complete fake core for contract tests: one node `n1`, empty racks and images, idle capture, wizard and
+ * interop; `overrides` replace single channels. Adding a channel to the contract breaks only this file.
+ */
+export function fakeHandlers(overrides: Partial<Handlers> = {}): Handlers {
+  return {
+    'app/status': async () => testStatus,
+    'settings/get': async () => settingsSchema.parse({}),
+    'settings/update': async (patch) => settingsSchema.parse(patch),
+    'nodes/list': async () => [nodeSchema.parse({ name: 'n1', createdAt: 't', updatedAt: 't' })],
+    'nodes/add': async (req) => nodeSchema.parse({ name: req.name, createdAt: 't', updatedAt: 't' }),
+    'nodes/remove': async (req) => ({ removed: req.name }),
+    'racks/list': async () => [],
+    'racks/upsert': async (rack) => rack,
+    'racks/remove': async (req) => ({ removed: req.name }),
+    'images/list': async () => [],
+    'stack/status': async () => testStatus.stack,
+    ...idleCaptureHandlers,
+    ...idleWizardHandlers,
+    ...overrides,
+  }
 }

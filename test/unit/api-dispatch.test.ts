@@ -1,44 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { dispatch } from '../../electron/core/api/dispatch'
 import { decodeCallFrame, encodeReply, httpStatusOf } from '../../electron/core/api/protocol'
-import type { AppStatus, Handlers } from '../../electron/ipc/contract'
-import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
+import type { Handlers } from '../../electron/ipc/contract'
+import { nodeSchema } from '../../electron/core/inventory/schema'
 import { RackbootError } from '../../electron/core/util/result'
 import type { Logger } from '../../electron/core/util/logger'
-import { idleCaptureHandlers, idleWizardHandlers } from '../support/fake-handlers'
-
-const status: AppStatus = {
-  version: '0.0.0-test',
-  dataDir: '/nowhere',
-  headless: true,
-  stack: {
-    state: 'stopped',
-    interface: null,
-    dhcp: { mode: 'off', listening: null },
-    tftp: { listening: null },
-    http: { listening: null },
-    error: null,
-  },
-}
-
-function fakeHandlers(overrides: Partial<Handlers> = {}): Handlers {
-  return {
-    'app/status': async () => status,
-    'settings/get': async () => settingsSchema.parse({}),
-    'settings/update': async (patch) => settingsSchema.parse(patch),
-    'nodes/list': async () => [],
-    'nodes/add': async (req) => nodeSchema.parse({ name: req.name }),
-    'nodes/remove': async (req) => ({ removed: req.name }),
-    'racks/list': async () => [],
-    'racks/upsert': async (rack) => rack,
-    'racks/remove': async (req) => ({ removed: req.name }),
-    'images/list': async () => [],
-    'stack/status': async () => status.stack,
-    ...idleCaptureHandlers,
-    ...idleWizardHandlers,
-    ...overrides,
-  }
-}
+import { fakeHandlers } from '../support/fake-handlers'
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = []
