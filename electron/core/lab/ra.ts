@@ -2,11 +2,11 @@
  * A minimal IPv6 router advertisement sender for the lab link. iPXE waits about 16 s for a router
  * advertisement before it gives up on IPv6 and goes on (PXE-NOTES, measured); one RA on the link ends that
  * wait. radvd is not a dependency and Node has no raw ICMPv6 socket, so the socket comes from libc through
- * koffi (already used by net/bind.ts). Lab only: it advertises a documentation prefix (RFC 3849) with
+ * koffi (net/libc.ts, shared with net/bind.ts). Lab only: it advertises a documentation prefix (RFC 3849) with
  * router lifetime 0, so no node ever takes the lab server as its default router.
  */
-import { createRequire } from 'node:module'
 import { RackbootError } from '../util/result'
+import { libc, SOCK_CLOEXEC, SOL_SOCKET, SO_BINDTODEVICE } from '../net/libc'
 
 /** RFC 4861 §4.2 Router Advertisement, with a §4.6.2 Prefix Information option. */
 export function buildRouterAdvertisement(o: {
@@ -43,41 +43,12 @@ export function labIpv6Prefix(labId: number): Buffer {
   return p
 }
 
-interface RawLibc {
-  socket(domain: number, type: number, protocol: number): number
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number
-  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number
-  if_nametoindex(name: string): number
-  close(fd: number): number
-  errno(): number
-  strerror(errnum: number): string
-}
-
-function loadLibc(): RawLibc {
-  const require = createRequire(import.meta.url)
-  const koffi = require('koffi') as typeof import('koffi')
-  const lib = koffi.load('libc.so.6')
-  const errnoLocation = lib.func('int *__errno_location(void)')
-  return {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-    sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
-    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),
-    close: lib.func('int close(int)'),
-    errno: () => koffi.decode(errnoLocation(), 'int') as number,
-    strerror: lib.func('const char *strerror(int)'),
-  }
-}
-
 const AF_INET6 = 10
 const SOCK_RAW = 3
-const SOCK_CLOEXEC = 0o2000000
 const IPPROTO_ICMPV6 = 58
 const IPPROTO_IPV6 = 41
 const IPV6_MULTICAST_IF = 17
 const IPV6_MULTICAST_HOPS = 18
-const SOL_SOCKET = 1
-const SO_BINDTODEVICE = 25
 
 export interface RaSender {
   /** How many RAs went out (a send fails while the link-local address is still tentative: retried). */
@@ -96,7 +67,7 @@ export function startRaSender(o: {
   maxSeconds: number
 }): RaSender {
   if (process.platform !== 'linux') throw new RackbootError('the RA sender needs Linux', 'lab-os')
-  const c = loadLibc()
+  const c = libc()
   const ifindex = c.if_nametoindex(o.iface)
   if (ifindex === 0) throw new RackbootError(`RA sender: no interface '${o.iface}' here`, 'lab-ra')
   const fd = c.socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6)

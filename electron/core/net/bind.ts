@@ -8,9 +8,9 @@
 import { createSocket, type Socket } from 'node:dgram'
 import { lookup, type LookupOptions } from 'node:dns'
 import { isIPv4 } from 'node:net'
-import { createRequire } from 'node:module'
 import { platform } from 'node:os'
 import { RackbootError } from '../util/result'
+import { libc, SOCK_CLOEXEC, SOL_SOCKET, SO_BINDTODEVICE } from './libc'
 
 export interface BoundSocketOptions {
   interface: string
@@ -20,43 +20,12 @@ export interface BoundSocketOptions {
   broadcast?: boolean
 }
 
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number
-  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number
-  bind(fd: number, addr: Buffer, len: number): number
-  close(fd: number): number
-  errno(): number
-  strerror(errnum: number): string
-}
-
 const AF_INET = 2
 const SOCK_DGRAM = 2
-const SOCK_CLOEXEC = 0o2000000
-const SOL_SOCKET = 1
 const SO_REUSEADDR = 2
 const SO_BROADCAST = 6
-const SO_BINDTODEVICE = 25
 const EACCES = 13
 const EADDRINUSE = 98
-
-let libcCache: Libc | null = null
-/** Loads libc through koffi once per process (a pure, read-only handle; not state that tests would inject). */
-function libc(): Libc {
-  if (libcCache) return libcCache
-  const require = createRequire(import.meta.url)
-  const koffi = require('koffi') as typeof import('koffi')
-  const lib = koffi.load('libc.so.6')
-  const errnoLocation = lib.func('int *__errno_location(void)')
-  libcCache = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-    bind: lib.func('int bind(int, const void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-    errno: () => koffi.decode(errnoLocation(), 'int') as number,
-    strerror: lib.func('const char *strerror(int)'),
-  }
-  return libcCache
-}
 
 function sockaddrIn(port: number): Buffer {
   const sa = Buffer.alloc(16)

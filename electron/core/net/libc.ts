@@ -1,0 +1,41 @@
+/**
+ * The few libc socket calls Node does not offer (SO_BINDTODEVICE before bind, raw ICMPv6 sends), through
+ * koffi. Linux only; loaded once per process on first use (a read-only handle, not state tests inject).
+ */
+import { createRequire } from 'node:module'
+
+export interface Libc {
+  socket(domain: number, type: number, protocol: number): number
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number
+  bind(fd: number, addr: Buffer, len: number): number
+  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number
+  if_nametoindex(name: string): number
+  close(fd: number): number
+  errno(): number
+  strerror(errnum: number): string
+}
+
+export const SOCK_CLOEXEC = 0o2000000
+export const SOL_SOCKET = 1
+export const SO_BINDTODEVICE = 25
+
+let cache: Libc | null = null
+
+export function libc(): Libc {
+  if (cache) return cache
+  const require = createRequire(import.meta.url)
+  const koffi = require('koffi') as typeof import('koffi')
+  const lib = koffi.load('libc.so.6')
+  const errnoLocation = lib.func('int *__errno_location(void)')
+  cache = {
+    socket: lib.func('int socket(int, int, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    bind: lib.func('int bind(int, const void *, uint32_t)'),
+    sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
+    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),
+    close: lib.func('int close(int)'),
+    errno: () => koffi.decode(errnoLocation(), 'int') as number,
+    strerror: lib.func('const char *strerror(int)'),
+  }
+  return cache
+}
