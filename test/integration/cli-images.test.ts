@@ -5,25 +5,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, buildCli, rackboot, serve, type Served } from '../support/cli'
+import { describe, expect, it } from 'vitest'
+import { BIN, cliScratch, rackboot, serve } from '../support/cli'
 
-const dirs: string[] = []
-const running: Served[] = []
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'rackboot-cli-images-'))
-  dirs.push(d)
-  return d
-}
-
-beforeAll(() => buildCli())
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.stop('SIGKILL')
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
+const { tmp, keep } = cliScratch('rackboot-cli-images-')
 
 function ok(args: string[], cwd?: string): { stdout: string; stderr: string } {
   const r = cwd
@@ -214,7 +201,7 @@ describe('rackboot images next to a running serve', () => {
     // Big enough that progress events arrive while the import runs, not only around its answer.
     writeFileSync(join(dir, 'initrd.img'), randomBytes(48 * 1024 * 1024))
     const served = await serve(['--data-dir', dataDir, '--http-port', '0', '--tftp-port', '0'])
-    running.push(served)
+    keep(served)
     const r = ok([
       'images',
       'import',

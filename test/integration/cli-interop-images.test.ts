@@ -3,17 +3,16 @@
  * node uses, and the README names the wwctl import command; alone and next to a running serve.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { buildCli, rackboot, serve, type Served } from '../support/cli'
+import { describe, expect, it } from 'vitest'
+import { cliScratch, rackboot, serve } from '../support/cli'
 import { missing } from '../support/env'
 import { fakeKernel } from '../support/oci-fixture'
 
+const { tmp, keep } = cliScratch('rackboot-interop-images-')
+
 const VERSION = '6.1.0-7-amd64'
-const dirs: string[] = []
-const running: Served[] = []
 
 function ok(args: string[]): { stdout: string; stderr: string } {
   const r = rackboot(args)
@@ -23,8 +22,7 @@ function ok(args: string[]): { stdout: string; stderr: string } {
 
 /** A data dir with image `node-os` (a rootfs with a supplied kernel) used by node c01; c02 has no image. */
 function dataDirWithImage(): { dir: string; dataDir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'rackboot-interop-images-'))
-  dirs.push(dir)
+  const dir = tmp()
   const src = join(dir, 'src')
   mkdirSync(join(src, 'sbin'), { recursive: true })
   mkdirSync(join(src, 'etc'))
@@ -73,12 +71,6 @@ function checkExport(out: string, version: '4.5' | '4.6'): void {
   expect(readme).not.toContain('Images are not exported yet')
 }
 
-beforeAll(() => buildCli())
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.stop('SIGKILL')
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
-
 describe.skipIf(missing({ commands: ['tar'] }) !== null)('rackboot export warewulf: images', () => {
   it('writes DIR/images/<name>.tar that `rackboot images import --oci` reads back, and names the wwctl command', () => {
     const { dir, dataDir } = dataDirWithImage()
@@ -120,7 +112,7 @@ describe.skipIf(missing({ commands: ['tar'] }) !== null)('rackboot export warewu
       '--ui-port',
       '0',
     ])
-    running.push(served)
+    keep(served)
     const out = join(dir, 'out')
     const r = ok(['export', 'warewulf', '--out', out, '--data-dir', dataDir])
     expect(r.stdout).toContain(join(out, 'images', 'node-os.tar'))
@@ -128,8 +120,7 @@ describe.skipIf(missing({ commands: ['tar'] }) !== null)('rackboot export warewu
   })
 
   it('no node uses an image: no images dir, the README says so', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rackboot-interop-images-'))
-    dirs.push(dir)
+    const dir = tmp()
     writeFileSync(
       join(dir, 'nodes.yaml'),
       'nodes:\n  c01:\n    network devices: {default: {ipaddr: 198.18.0.11}}\n',

@@ -1,23 +1,11 @@
-import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from 'vitest'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { buildCli, rackboot, serve, type Served } from '../support/cli'
+import { cliScratch, rackboot, serve } from '../support/cli'
+
+const { tmp, keep } = cliScratch('rackboot-interop-')
 
 const FIX = join(__dirname, '..', 'fixtures', 'warewulf')
-const dirs: string[] = []
-const running: Served[] = []
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'rackboot-interop-'))
-  dirs.push(d)
-  return d
-}
-
-beforeAll(() => buildCli())
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.stop('SIGKILL')
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
 
 type Listed = Record<string, unknown> & {
   name: string
@@ -310,9 +298,7 @@ describe('rackboot interop next to a running serve', () => {
   it('imports through the serve that holds the store, and refuses through it with every problem', async () => {
     const dir = tmp()
     const dataDir = join(dir, 'data')
-    running.push(
-      await serve(['--data-dir', dataDir, '--http-port', '0', '--tftp-port', '0', '--ui-port', '0']),
-    )
+    keep(await serve(['--data-dir', dataDir, '--http-port', '0', '--tftp-port', '0', '--ui-port', '0']))
     const r = rackboot([
       'import',
       'warewulf',

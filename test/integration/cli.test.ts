@@ -1,25 +1,13 @@
-import { describe, it, expect, beforeAll, afterEach } from 'vitest'
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, it, expect } from 'vitest'
+import { writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { createSocket } from 'node:dgram'
-import { buildCli, rackboot, serve, type Served } from '../support/cli'
+import { cliScratch, rackboot, serve } from '../support/cli'
 
-const dirs: string[] = []
-const running: Served[] = []
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'rackboot-cli-'))
-  dirs.push(d)
-  return d
-}
+const { tmp, keep } = cliScratch('rackboot-cli-')
+
 const loopbackPorts = ['--http-port', '0', '--tftp-port', '0', '--ui-port', '0']
-
-beforeAll(() => buildCli())
-afterEach(async () => {
-  for (const s of running.splice(0)) await s.stop('SIGKILL')
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
-})
 
 function portOf(hostPort: string): number {
   return Number(hostPort.slice(hostPort.lastIndexOf(':') + 1))
@@ -82,7 +70,7 @@ describe('rackboot CLI', () => {
   it('serve prints one ready line, answers, and SIGTERM exits 0 leaving no socket open', async () => {
     const d = tmp()
     const s = await serve(['--data-dir', d, ...loopbackPorts])
-    running.push(s)
+    keep(s)
     const { ready } = s
     expect(ready.dhcp).toEqual({ mode: 'off', listening: null })
     expect(ready.interface).toBeNull()
@@ -117,7 +105,7 @@ describe('rackboot CLI', () => {
   it('a second serve on the same data dir refuses and names the PID holding it', async () => {
     const d = tmp()
     const first = await serve(['--data-dir', d, ...loopbackPorts])
-    running.push(first)
+    keep(first)
     const second = rackboot(['serve', '--data-dir', d, ...loopbackPorts])
     expect(second.status).toBe(1)
     expect(second.stderr).toContain(String(first.ready.pid))
@@ -147,7 +135,7 @@ describe('rackboot CLI', () => {
     expect(badMac.stderr).toContain("'zz:zz' is not a MAC address")
 
     const s = await serve(['--data-dir', d, ...loopbackPorts])
-    running.push(s)
+    keep(s)
     expect(rackboot(['nodes', 'add', 'node02', '--mac', '52:54:00:aa:bb:02', '--data-dir', d]).status).toBe(0)
     const list = rackboot(['nodes', 'list', '--json', '--data-dir', d])
     expect(list.status).toBe(0)

@@ -1,6 +1,10 @@
 /** Runs the real `rackboot` command (bin/rackboot.js over the esbuild bundle) as a child process. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeAll } from 'vitest'
 
 export const BIN = 'bin/rackboot.js'
 
@@ -66,4 +70,29 @@ export function serve(args: string[], timeoutMs = 30_000): Promise<Served> {
       })
     })
   })
+}
+
+/**
+ * The scratch space of a CLI test file: builds the CLI once, and after each test kills the serves it was
+ * handed (by PID) and removes its temp dirs. Call at the top level of the test file.
+ */
+export function cliScratch(prefix: string): { tmp(): string; keep(s: Served): Served } {
+  const dirs: string[] = []
+  const running: Served[] = []
+  beforeAll(() => buildCli())
+  afterEach(async () => {
+    for (const s of running.splice(0)) await s.stop('SIGKILL')
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  })
+  return {
+    tmp() {
+      const d = mkdtempSync(join(tmpdir(), prefix))
+      dirs.push(d)
+      return d
+    },
+    keep(s) {
+      running.push(s)
+      return s
+    },
+  }
 }
