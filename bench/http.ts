@@ -21,7 +21,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { sha256File } from './lib/checksum'
 import { createBenchNet, inNs, type BenchNet } from './lib/netns'
-import { Cleanup, listening, rssBytes, run, startDaemon, type Daemon } from './lib/procs'
+import { Cleanup, listening, rssBytes, run, startDaemon, startOurServer, type Daemon } from './lib/procs'
 import { fmt, markdownTable, median, ratio } from './lib/table'
 
 const { values: args } = parseArgs({
@@ -41,7 +41,6 @@ const SUBNET = '198.18.40'
 const PORT = 8080
 const FILE = 'big.bin'
 const RSS_TARGET = 300 * 1024 * 1024
-const repo = path.resolve(import.meta.dirname, '..')
 
 interface Server {
   name: string
@@ -78,26 +77,12 @@ http {
 const SERVERS: Server[] = [
   {
     name: 'rackboot',
-    start: (net, webroot, _work, cleanup) => {
-      const prof = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])] : []
-      return startDaemon(
-        'rackboot',
-        inNs(net.srv, [
-          process.execPath,
-          ...prof,
-          '--import',
-          'tsx',
-          path.join(repo, 'bench/lib/serve-ours.ts'),
-          '--host',
-          net.srvAddr,
-          '--http-root',
-          path.join(webroot, 'files'),
-          '--http-port',
-          String(PORT),
-        ]),
-        { readyLine: /serve-ours ready/, readyTimeoutMs: 30_000, cleanup },
-      )
-    },
+    start: (net, webroot, _work, cleanup) =>
+      startOurServer(
+        net.srv,
+        ['--host', net.srvAddr, '--http-root', path.join(webroot, 'files'), '--http-port', String(PORT)],
+        { cpuProfDir: args['cpu-prof'], cleanup },
+      ),
   },
   {
     name: 'nginx',

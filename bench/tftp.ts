@@ -13,7 +13,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { sha256File } from './lib/checksum'
 import { createBenchNet, inNs, type BenchNet } from './lib/netns'
-import { Cleanup, listening, run, startDaemon, type Daemon } from './lib/procs'
+import { Cleanup, listening, run, startDaemon, startOurServer, type Daemon } from './lib/procs'
 import { fmt, markdownTable, mbps, median, ratio } from './lib/table'
 
 const { values: args } = parseArgs({
@@ -34,7 +34,6 @@ const ATFTPD = '/tmp/rbbt-atftpd/usr/sbin/atftpd'
 const IPXE = '/usr/lib/ipxe/ipxe.efi'
 const BIG = 32 * 1024 * 1024
 const LINK_BYTES_PER_S = 125e6 // tbf rate 1gbit
-const repo = path.resolve(import.meta.dirname, '..')
 
 interface Server {
   name: string
@@ -49,16 +48,10 @@ const SERVERS: Server[] = [
   {
     name: 'rackboot',
     windowed: true,
-    start: (net, root, cleanup) => {
-      const prof = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])] : []
-      return startDaemon(
-        'rackboot',
-        inNs(net.srv, [
-          process.execPath,
-          ...prof,
-          '--import',
-          'tsx',
-          path.join(repo, 'bench/lib/serve-ours.ts'),
+    start: (net, root, cleanup) =>
+      startOurServer(
+        net.srv,
+        [
           '--host',
           net.srvAddr,
           '--tftp-root',
@@ -69,10 +62,9 @@ const SERVERS: Server[] = [
           '1468',
           '--max-windowsize',
           '64',
-        ]),
-        { readyLine: /serve-ours ready/, readyTimeoutMs: 30_000, cleanup },
-      )
-    },
+        ],
+        { cpuProfDir: args['cpu-prof'], cleanup },
+      ),
   },
   {
     name: 'atftpd',

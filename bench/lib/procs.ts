@@ -3,6 +3,7 @@
  * own PID. A `Cleanup` runs every registered stop on normal exit, on error and on Ctrl-C.
  */
 import { spawn } from 'node:child_process'
+import path from 'node:path'
 
 export interface RunResult {
   code: number | null
@@ -164,4 +165,26 @@ export async function rssBytes(pid: number): Promise<number | null> {
   } catch {
     return null
   }
+}
+
+/**
+ * Rackboot's side of a bench: bench/lib/serve-ours.ts in the server namespace with the given flags, under
+ * --cpu-prof when a profile directory is asked for; resolves once it prints its ready line.
+ */
+export function startOurServer(
+  ns: string,
+  flags: string[],
+  o: { cpuProfDir?: string; cleanup: Cleanup },
+): Promise<Daemon> {
+  const prof = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProfDir)] : []
+  const script = path.resolve(import.meta.dirname, 'serve-ours.ts')
+  return startDaemon(
+    'rackboot',
+    ['ip', 'netns', 'exec', ns, process.execPath, ...prof, '--import', 'tsx', script, ...flags],
+    {
+      readyLine: /serve-ours ready/,
+      readyTimeoutMs: 30_000,
+      cleanup: o.cleanup,
+    },
+  )
 }
