@@ -80,5 +80,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       )(req.interface),
     'plan/preview': async (req) => repo.previewPlan(req),
     'plan/apply': async (req) => repo.applyPlan(req),
+    'nodes/set-boot': async (req) => repo.setBoot(req),
   }
 }

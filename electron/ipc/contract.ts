@@ -9,6 +9,7 @@ import {
   hostnameSchema,
   imageSchema,
   ipv4Schema,
+  kernelArgsSchema,
   rackSchema,
   settingsPatchSchema,
   type Image,
@@ -168,6 +169,29 @@ const imagesImportRequest = z
     }
   })
 
+/**
+ * nodes/set-boot: which image and kernel arguments a set of nodes boots (every node, one rack's, or named
+ * ones). An override is written onto each node it targets; the image's own arguments still come first at boot.
+ */
+export const nodesSetBootRequest = z
+  .object({
+    target: z.union([
+      z.object({ all: z.literal(true) }).strict(),
+      z.object({ rack: hostnameSchema }).strict(),
+      z.object({ nodes: z.array(hostnameSchema).min(1).max(4096) }).strict(),
+    ]),
+    /** An image name, or null to boot none (the node waits); absent = leave each node's image. */
+    image: imageSchema.shape.name.nullable().optional(),
+    /** The node's own kernel arguments (after the image's); absent = leave them. */
+    kernelArgs: kernelArgsSchema.optional(),
+  })
+  .strict()
+  .refine((r) => r.image !== undefined || r.kernelArgs !== undefined, {
+    message: 'give an image, kernel arguments or both',
+    path: ['image'],
+  })
+export type NodesSetBoot = z.output<typeof nodesSetBootRequest>
+
 /** One step of a running image import, for progress bars (`bytes` of `total`; total null when unknown). */
 export interface ImageProgressEvent {
   name: string
@@ -218,6 +242,8 @@ export const channels = {
   'import/warewulf': channel<typeof importWarewulfRequest, NodeImportOutcome>(importWarewulfRequest),
   /** A vendor MAC list onto the empty planned slots in rack order; refuses with every problem unless forced. */
   'import/macs': channel<typeof importMacsRequest, MacListOutcome>(importMacsRequest),
+  /** Sets the image and/or kernel arguments of every node, one rack's nodes or named ones, in one update. */
+  'nodes/set-boot': channel<typeof nodesSetBootRequest, { nodes: Node[] }>(nodesSetBootRequest),
 } as const
 
 export type Channel = keyof typeof channels

@@ -33,6 +33,7 @@ export const idleCaptureHandlers: Pick<
   | 'import/warewulf'
   | 'import/macs'
   | 'nodes/swap'
+  | 'nodes/set-boot'
   | 'images/import'
   | 'images/remove'
 > = {
@@ -42,6 +43,9 @@ export const idleCaptureHandlers: Pick<
   },
   'images/remove': async () => {
     throw new Error('images/remove is not part of this test')
+  },
+  'nodes/set-boot': async () => {
+    throw new Error('nodes/set-boot is not part of this test')
   },
   'nodes/swap': async () => {
     throw new Error('nodes/swap is not part of this test')
