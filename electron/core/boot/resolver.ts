@@ -21,7 +21,7 @@ export interface ResolverOptions {
   overlays?: OverlayCache
   /** The URL the node agent reports to (e.g. http://198.18.0.1:9873); absent or null = agent stays silent. */
   serverUrl?: () => string | null
-  /** Keys for root's authorized_keys in the system overlay (no settings field yet). Default none. */
+  /** Keys for root's authorized_keys in the system overlay. Default: settings `sshAuthorizedKeys`. */
   authorizedKeys?: () => string[]
   /** Told of every accepted agent report, after the node's state was recorded. */
   onAgentReport?: (mac: string, report: AgentReport, node: string) => void
@@ -81,7 +81,8 @@ export function inventoryResolver(
       node: { name: node.name, macs: node.macs, ipv4: node.ipv4, assetKey: node.assetKey },
       nodes: repo.listNodes().map((n) => ({ name: n.name, ipv4: n.ipv4 })),
       settings: { subnet: s.subnet, gateway: s.gateway, dns: s.dns, domain: s.domain },
-      authorizedKeys: options.authorizedKeys?.() ?? [],
+      authorizedKeys: options.authorizedKeys?.() ?? s.sshAuthorizedKeys,
+      runtimeFiles: s.runtimeFiles,
       serverUrl: options.serverUrl?.() ?? null,
     }
   }
