@@ -129,9 +129,22 @@ export function inventoryResolver(
         ipv4: n.ipv4,
         state: n.state,
         lastSeen: latestSeen(reports, n.macs),
+        // The newest agent report (stage, message and the inventory it carries), so a headless user and the
+        // e2e tests see what the node said without a UI.
+        agent: latestReport(reports, n.macs),
       })),
     }),
   }
+}
+
+/** The newest report from any of the MACs, or null. */
+function latestReport(reports: ReadonlyMap<string, AgentRecord>, macs: string[]): AgentReport | null {
+  let best: AgentRecord | null = null
+  for (const m of macs) {
+    const r = reports.get(m)
+    if (r && (best === null || r.lastSeen > best.lastSeen)) best = r
+  }
+  return best?.report ?? null
 }
 
 /** ISO time of the newest report from any of the MACs, or null. */
