@@ -125,6 +125,9 @@ describe.skipIf(skip)('rackboot-agent', () => {
       createHash('sha256').update(served).digest('hex'),
     )
     expect(reports.map((r) => r.stage)).toEqual(['up', 'runtime'])
+    // Reports name the archive applied (none yet in the first): the server can tell what the node runs.
+    expect(reports[0]!.runtimeSha256).toBeUndefined()
+    expect(reports[1]!.runtimeSha256).toBe(createHash('sha256').update(served).digest('hex'))
 
     reports.length = 0
     await agentOnce()

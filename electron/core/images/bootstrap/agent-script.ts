@@ -126,9 +126,16 @@ post() {
 	bounded 10 wget -q -O /dev/null --header 'Content-Type: application/json' --post-data "$1" "$url" 2>/dev/null
 }
 
+# ,"runtimeSha256":"<sha>" of the runtime overlay last applied, or nothing before the first.
+applied_runtime() {
+	sha=$(cat "$STATE/runtime.sha256" 2>/dev/null)
+	case $sha in '' | *[!0-9a-f]*) return 0 ;; esac
+	[ \${#sha} -eq 64 ] && printf ',"runtimeSha256":"%s"' "$sha"
+}
+
 report() {
 	# $1 stage, $2 message; the full inventory rides along so the server always has the latest.
-	if post "{\\"stage\\":\\"$1\\",\\"message\\":\\"$(json_escape "$2")\\",$(inventory)}"; then
+	if post "{\\"stage\\":\\"$1\\",\\"message\\":\\"$(json_escape "$2")\\",$(inventory)$(applied_runtime)}"; then
 		return 0
 	fi
 	log "reporting '$1' to $RACKBOOT_SERVER failed"
