@@ -125,6 +125,9 @@ describe.skipIf(skip)('rackboot-agent', () => {
       createHash('sha256').update(served).digest('hex'),
     )
     expect(reports.map((r) => r.stage)).toEqual(['up', 'runtime'])
+    // Reports name the archive applied (none yet in the first): the server can tell what the node runs.
+    expect(reports[0]!.runtimeSha256).toBeUndefined()
+    expect(reports[1]!.runtimeSha256).toBe(createHash('sha256').update(served).digest('hex'))
 
     reports.length = 0
     await agentOnce()
@@ -138,4 +141,39 @@ describe.skipIf(skip)('rackboot-agent', () => {
     expect(reports.map((r) => r.stage)).toEqual(['up', 'runtime'])
     expect(runtimeJson()).toMatchObject({ generation: 2, overlays: ['users'] })
   })
+
+  it('takes its heartbeat and poll intervals from rackboot.heartbeat= and rackboot.poll= on the command line', async () => {
+    const proc = join(dir, 'proc')
+    mkdirSync(proc, { recursive: true })
+    writeFileSync(join(proc, 'cmdline'), 'console=ttyS0 rackboot.heartbeat=1 rackboot.poll=1\n')
+    reports.length = 0
+    const child = spawn('busybox', ['sh', join(dir, 'agent')], {
+      env: {
+        RACKBOOT_AGENT_CONF: join(dir, 'agent.conf'),
+        RACKBOOT_ROOT: join(dir, 'root'),
+        RACKBOOT_STATE: join(dir, 'state'),
+        RACKBOOT_PROC: proc,
+        RACKBOOT_NET_WAIT: '0',
+        RACKBOOT_EXTRA_PATH: join(dir, 'bin'),
+      },
+      stdio: 'ignore',
+    })
+    const exited = new Promise((r) => child.once('exit', r))
+    try {
+      // With the 30 s default, no heartbeat would come within the 60 s this test allows.
+      for (let i = 0; i < 240 && reports.filter((r) => r.stage === 'heartbeat').length < 2; i++)
+        await new Promise((r) => setTimeout(r, 250))
+      expect(reports.filter((r) => r.stage === 'heartbeat').length).toBeGreaterThanOrEqual(2)
+      // A change made now is applied by a later poll, not only at start.
+      await core.store.update((db) => {
+        db.nodes.find((n) => n.name === 'n21')!.overlays.runtime = ['users', 'extra']
+      })
+      for (let i = 0; i < 240 && !reports.some((r) => r.stage === 'runtime'); i++)
+        await new Promise((r) => setTimeout(r, 250))
+      expect(runtimeJson()).toMatchObject({ overlays: ['users', 'extra'] })
+    } finally {
+      child.kill('SIGKILL')
+      await exited
+    }
+  }, 90_000)
 })

@@ -167,9 +167,13 @@ describe.skipIf(skip)('POST /agent/:mac', () => {
       report: { stage: 'up', cpus: 4 },
     })
     expect(resolver.agentReports().get('52:54:00:00:00:02')?.report.dmi?.serial).toBe('S1')
-    const status = resolver.status() as { nodes: Array<{ name: string; lastSeen: string | null }> }
+    const status = resolver.status() as {
+      nodes: Array<{ name: string; lastSeen: string | null; agent: { stage: string } | null }>
+    }
     expect(status.nodes.find((n) => n.name === 'n2')?.lastSeen).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(status.nodes.find((n) => n.name === 'n1')?.lastSeen).toBeNull()
+    expect(status.nodes.find((n) => n.name === 'n2')?.agent).toMatchObject({ stage: 'up', cpus: 4 })
+    expect(status.nodes.find((n) => n.name === 'n1')?.agent).toBeNull()
     const failed = await send('/agent/52-54-00-00-00-02', {
       from: '127.0.0.3',
       method: 'POST',

@@ -41,6 +41,7 @@ const sample = (): OverlayInputs => ({
   authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample admin@desk'],
   serverUrl: 'http://198.18.0.1:9873',
   runtimeOverlays: ['generic'],
+  runtimeFiles: [],
 })
 
 /** Unpacks with the real GNU cpio, not with our own reader. */
@@ -126,7 +127,9 @@ describe.skipIf(skip)('system overlay', () => {
     expect(mode(join(dir, 'usr/sbin/rackboot-agent'))).toBe('755')
     expect(mode(join(dir, 'etc/ssh/ssh_host_ed25519_key'))).toBe('600')
     expect(mode(join(dir, 'etc/rackboot/agent.conf'))).toBe('600')
+    expect(mode(join(dir, 'root'))).toBe('700')
     expect(mode(join(dir, 'root/.ssh'))).toBe('700')
+    expect(mode(join(dir, 'root/.ssh/authorized_keys'))).toBe('600')
     expect(mode(join(dir, 'etc'))).toBe('755')
     const console = statSync(join(dir, 'dev/console'))
     expect(console.isCharacterDevice()).toBe(true)
@@ -209,6 +212,48 @@ describe.skipIf(skip)('overlay cache', () => {
     expect(second).toMatchObject({ generation: 2, overlays: ['generic', 'users'] })
     expect(second.renderedAt > first.renderedAt).toBe(true)
     expect(await gen(i)).toEqual(second)
+  })
+
+  it('carries the runtime files with their modes, and a changed file is a new generation (golden)', async () => {
+    const cache = new OverlayCache({
+      root: tmp('rackboot-ov-'),
+      keyGenerator: 'node',
+      now: () => new Date(1_700_000_000_000),
+    })
+    const i = sample()
+    i.runtimeFiles = [
+      { path: '/etc/motd', mode: 0o644, content: 'welcome to n1\n' },
+      { path: '/opt/site/secret.env', mode: 0o600, content: 'TOKEN=abc\n' },
+    ]
+    const { dir, list } = extract(await cache.path('runtime', i))
+    expect(list).toEqual([
+      'etc',
+      'etc/rackboot',
+      'etc/rackboot/runtime.json',
+      'etc/motd',
+      'opt/site/secret.env',
+    ])
+    expect(readFileSync(join(dir, 'etc/motd'), 'utf8')).toBe('welcome to n1\n')
+    expect(mode(join(dir, 'etc/motd'))).toBe('644')
+    expect(readFileSync(join(dir, 'opt/site/secret.env'), 'utf8')).toBe('TOKEN=abc\n')
+    expect(mode(join(dir, 'opt/site/secret.env'))).toBe('600')
+    const doc = JSON.parse(readFileSync(join(dir, 'etc/rackboot/runtime.json'), 'utf8')) as unknown
+    expect(doc).toEqual({
+      node: 'n1',
+      generation: 1,
+      renderedAt: '2023-11-14T22:13:20.000Z',
+      overlays: ['generic'],
+      files: ['/etc/motd', '/opt/site/secret.env'],
+      users: [],
+      groups: [],
+    })
+    i.runtimeFiles = [{ path: '/etc/motd', mode: 0o644, content: 'changed\n' }]
+    const again = extract(await cache.path('runtime', i))
+    expect(readFileSync(join(again.dir, 'etc/motd'), 'utf8')).toBe('changed\n')
+    expect(again.list).not.toContain('opt/site/secret.env')
+    expect(JSON.parse(readFileSync(join(again.dir, 'etc/rackboot/runtime.json'), 'utf8'))).toMatchObject({
+      generation: 2,
+    })
   })
 
   it('concurrent requests for one overlay share a consistent file', async () => {

@@ -21,7 +21,7 @@ export interface ResolverOptions {
   overlays?: OverlayCache
   /** The URL the node agent reports to (e.g. http://198.18.0.1:9873); absent or null = agent stays silent. */
   serverUrl?: () => string | null
-  /** Keys for root's authorized_keys in the system overlay (no settings field yet). Default none. */
+  /** Keys for root's authorized_keys in the system overlay. Default: settings `sshAuthorizedKeys`. */
   authorizedKeys?: () => string[]
   /** Told of every accepted agent report, after the node's state was recorded. */
   onAgentReport?: (mac: string, report: AgentReport, node: string) => void
@@ -81,7 +81,8 @@ export function inventoryResolver(
       node: { name: node.name, macs: node.macs, ipv4: node.ipv4, assetKey: node.assetKey },
       nodes: repo.listNodes().map((n) => ({ name: n.name, ipv4: n.ipv4 })),
       settings: { subnet: s.subnet, gateway: s.gateway, dns: s.dns, domain: s.domain },
-      authorizedKeys: options.authorizedKeys?.() ?? [],
+      authorizedKeys: options.authorizedKeys?.() ?? s.sshAuthorizedKeys,
+      runtimeFiles: s.runtimeFiles,
       serverUrl: options.serverUrl?.() ?? null,
     }
   }
@@ -128,9 +129,22 @@ export function inventoryResolver(
         ipv4: n.ipv4,
         state: n.state,
         lastSeen: latestSeen(reports, n.macs),
+        // The newest agent report (stage, message and the inventory it carries), so a headless user and the
+        // e2e tests see what the node said without a UI.
+        agent: latestReport(reports, n.macs),
       })),
     }),
   }
+}
+
+/** The newest report from any of the MACs, or null. */
+function latestReport(reports: ReadonlyMap<string, AgentRecord>, macs: string[]): AgentReport | null {
+  let best: AgentRecord | null = null
+  for (const m of macs) {
+    const r = reports.get(m)
+    if (r && (best === null || r.lastSeen > best.lastSeen)) best = r
+  }
+  return best?.report ?? null
 }
 
 /** ISO time of the newest report from any of the MACs, or null. */

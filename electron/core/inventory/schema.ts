@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { MAC_PATTERN } from '../util/mac'
 import { ipToInt, parseCidr } from '../util/ipv4'
+import { authorizedKeySchema, runtimeFilesSchema } from './node-files'
 // Types only: the passthrough's shape is defined beside the Warewulf code that fills it.
 import type { WarewulfNodeExtra, WwValue } from '../interop/warewulf-types'
 
@@ -59,6 +60,10 @@ const settingsFields = {
     .int()
     .min(60)
     .max(7 * 86400),
+  /** Lines of root's ~/.ssh/authorized_keys on every node (system overlay); [] leaves the image's own. */
+  sshAuthorizedKeys: z.array(authorizedKeySchema).max(100),
+  /** Files of the runtime overlay: the agent applies changes to running nodes at its next poll. */
+  runtimeFiles: runtimeFilesSchema,
 }
 
 export const settingsDefaults = {
@@ -74,6 +79,8 @@ export const settingsDefaults = {
   unknownNodes: 'wait',
   efiBootFile: 'ipxe.efi',
   leaseSeconds: 3600,
+  sshAuthorizedKeys: [],
+  runtimeFiles: [],
 } satisfies { [K in keyof typeof settingsFields]: z.output<(typeof settingsFields)[K]> }
 
 export const settingsSchema = z

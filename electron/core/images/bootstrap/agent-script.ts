@@ -6,8 +6,9 @@
 export const AGENT_SCRIPT = `#!/bin/sh
 # Rackboot node agent: POSIX sh and busybox tools, no runtime on the node beyond the image's own.
 # Waits (bounded) for the network, reports the node's inventory to POST /agent/<mac>, heartbeats every
-# RACKBOOT_HEARTBEAT s and polls /runtime/<mac> every RACKBOOT_POLL s from a privileged source port (only
-# root on the node can bind one), unpacking a changed runtime overlay over the root file system.
+# RACKBOOT_HEARTBEAT s (rackboot.heartbeat=) and polls /runtime/<mac> every RACKBOOT_POLL s (rackboot.poll=)
+# from a privileged source port (only root on the node can bind one), unpacking a changed runtime overlay
+# over the root file system.
 # RACKBOOT_EXTRA_PATH goes first (tests put stand-ins there).
 PATH=\${RACKBOOT_EXTRA_PATH:+$RACKBOOT_EXTRA_PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -26,15 +27,30 @@ else
 fi
 ROOT=\${RACKBOOT_ROOT:-/}
 PROC=\${RACKBOOT_PROC:-/proc}
-# rackboot.server=<url> on the kernel command line wins over the config, as it does for /init.
+# rackboot.server=<url> on the kernel command line wins over the config, as it does for /init;
+# rackboot.heartbeat=<s> and rackboot.poll=<s> over RACKBOOT_HEARTBEAT / RACKBOOT_POLL (tests poll fast).
+ARG_HEARTBEAT=
+ARG_POLL=
 # shellcheck disable=SC2013 # the command line is one line of space-separated words
 for arg in $(cat "$PROC/cmdline" 2>/dev/null); do
-	case $arg in rackboot.server=*) RACKBOOT_SERVER=\${arg#rackboot.server=} ;; esac
+	case $arg in
+	rackboot.server=*) RACKBOOT_SERVER=\${arg#rackboot.server=} ;;
+	rackboot.heartbeat=*) ARG_HEARTBEAT=\${arg#rackboot.heartbeat=} ;;
+	rackboot.poll=*) ARG_POLL=\${arg#rackboot.poll=} ;;
+	esac
 done
 STATE=\${RACKBOOT_STATE:-/run/rackboot}
 SYS=\${RACKBOOT_SYS:-/sys}
-HEARTBEAT=\${RACKBOOT_HEARTBEAT:-30}
-POLL=\${RACKBOOT_POLL:-60}
+# A whole number of seconds, at least 1, else the default ($2) with a note saying why.
+seconds() {
+	case $1 in
+	'' ) echo "$2" ;;
+	0 | *[!0-9]*) echo "rackboot-agent: interval '$1' ignored: give whole seconds >= 1; using $2" >&2; echo "$2" ;;
+	*) echo "$1" ;;
+	esac
+}
+HEARTBEAT=$(seconds "\${ARG_HEARTBEAT:-\${RACKBOOT_HEARTBEAT:-}}" 30)
+POLL=$(seconds "\${ARG_POLL:-\${RACKBOOT_POLL:-}}" 60)
 NET_WAIT=\${RACKBOOT_NET_WAIT:-120}
 # Set to 1 (tests): report once, poll the runtime overlay once, exit.
 ONCE=\${RACKBOOT_AGENT_ONCE:-0}
@@ -110,9 +126,16 @@ post() {
 	bounded 10 wget -q -O /dev/null --header 'Content-Type: application/json' --post-data "$1" "$url" 2>/dev/null
 }
 
+# ,"runtimeSha256":"<sha>" of the runtime overlay last applied, or nothing before the first.
+applied_runtime() {
+	sha=$(cat "$STATE/runtime.sha256" 2>/dev/null)
+	case $sha in '' | *[!0-9a-f]*) return 0 ;; esac
+	[ \${#sha} -eq 64 ] && printf ',"runtimeSha256":"%s"' "$sha"
+}
+
 report() {
 	# $1 stage, $2 message; the full inventory rides along so the server always has the latest.
-	if post "{\\"stage\\":\\"$1\\",\\"message\\":\\"$(json_escape "$2")\\",$(inventory)}"; then
+	if post "{\\"stage\\":\\"$1\\",\\"message\\":\\"$(json_escape "$2")\\",$(inventory)$(applied_runtime)}"; then
 		return 0
 	fi
 	log "reporting '$1' to $RACKBOOT_SERVER failed"
@@ -216,11 +239,19 @@ wait_network
 report up "agent started"
 poll_runtime
 [ "$ONCE" = 1 ] && exit 0
+# One tick of the shorter interval; each job runs when its own interval has passed.
+TICK=$HEARTBEAT
+[ "$POLL" -lt "$TICK" ] && TICK=$POLL
 since_poll=0
+since_heartbeat=0
 while :; do
-	sleep "$HEARTBEAT"
-	since_poll=$((since_poll + HEARTBEAT))
-	report heartbeat ""
+	sleep "$TICK"
+	since_poll=$((since_poll + TICK))
+	since_heartbeat=$((since_heartbeat + TICK))
+	if [ "$since_heartbeat" -ge "$HEARTBEAT" ]; then
+		since_heartbeat=0
+		report heartbeat ""
+	fi
 	if [ "$since_poll" -ge "$POLL" ]; then
 		since_poll=0
 		poll_runtime

@@ -45,6 +45,11 @@ export const agentReportSchema = z
       .object({ vendor: text(256), model: text(256), serial: text(256) })
       .strict()
       .optional(),
+    /** sha256 of the runtime overlay archive the agent last applied: which version the node runs. */
+    runtimeSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
   })
   .strict()
 export type AgentReport = z.infer<typeof agentReportSchema>

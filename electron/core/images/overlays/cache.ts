@@ -16,8 +16,8 @@ import { type OverlayInputs, runtimeOverlayEntries, systemOverlayEntries } from 
 
 export type OverlayKind = 'system' | 'runtime'
 
-/** Bump when the layout of an overlay changes, so every cached file is rebuilt once. */
-const FORMAT = 1
+/** Bump when the layout of an overlay changes, so every cached file is rebuilt once (2: runtime files). */
+const FORMAT = 2
 
 interface Sidecar {
   hash: string
@@ -111,7 +111,7 @@ export class OverlayCache {
 
 /** Only what the runtime overlay shows: a change elsewhere must not bump its generation. */
 function runtimeInputs(i: OverlayInputs): unknown {
-  return { node: i.node.name, overlays: i.runtimeOverlays }
+  return { node: i.node.name, overlays: i.runtimeOverlays, files: i.runtimeFiles }
 }
 
 async function readSidecar(path: string): Promise<Sidecar | null> {

@@ -9,6 +9,7 @@
 import { parseCidr, prefixToNetmask } from '../../util/ipv4'
 import { INIT_SCRIPT } from '../bootstrap/init-script'
 import { AGENT_SCRIPT } from '../bootstrap/agent-script'
+import type { RuntimeFile } from '../../inventory/node-files'
 
 export interface OverlayNode {
   name: string
@@ -22,10 +23,12 @@ export interface OverlayInputs {
   /** Every node of the inventory, for the cluster /etc/hosts. */
   nodes: ReadonlyArray<{ name: string; ipv4: string | null }>
   settings: { subnet: string | null; gateway: string | null; dns: string[]; domain: string }
-  /** Public keys for root's authorized_keys (settings have no field yet: the lead passes []). */
+  /** Lines of root's authorized_keys (settings `sshAuthorizedKeys`); [] writes none. */
   authorizedKeys: string[]
   /** Names of the node's runtime overlays in the inventory (node.overlays.runtime); shown in runtime.json. */
   runtimeOverlays: string[]
+  /** Files of the runtime overlay (settings `runtimeFiles`), already validated by the schema. */
+  runtimeFiles: RuntimeFile[]
   /** What the node's agent talks to, e.g. http://198.18.0.1:9873; null = the agent has nowhere to report. */
   serverUrl: string | null
 }
@@ -184,13 +187,19 @@ export interface RuntimeState {
   renderedAt: string
 }
 
-/** The runtime overlay: what may change while the node runs. Users and groups are a placeholder for now. */
+/**
+ * The runtime overlay: what may change while the node runs: the settings' runtime files, and runtime.json
+ * naming them. Users and groups are a placeholder for now. A runtime file's parent directories are not in the
+ * archive: the agent's `cpio -d` makes missing ones and an existing one keeps its mode and owner.
+ */
 export function runtimeOverlayEntries(i: OverlayInputs, state: RuntimeState): OverlayEntry[] {
+  const files = [...i.runtimeFiles].sort((a, b) => a.path.localeCompare(b.path))
   const doc = {
     node: i.node.name,
     generation: state.generation,
     renderedAt: state.renderedAt,
     overlays: i.runtimeOverlays,
+    files: files.map((f) => f.path),
     users: [] as string[],
     groups: [] as string[],
   }
@@ -198,5 +207,6 @@ export function runtimeOverlayEntries(i: OverlayInputs, state: RuntimeState): Ov
     dir('etc'),
     dir('etc/rackboot'),
     file('etc/rackboot/runtime.json', 0o644, `${JSON.stringify(doc, null, 2)}\n`),
+    ...files.map((f) => file(f.path.slice(1), f.mode, f.content)),
   ]
 }
