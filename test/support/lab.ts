@@ -1,0 +1,152 @@
+/**
+ * A `rackboot lab` on its own data dir, driven through the real CLI, for the e2e suites: consoles, serve log,
+ * `lab status --json`, `lab exec`, tcpdump on the lab wire, and a `close()` that is safe in afterAll.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { rackboot } from './cli'
+
+export const BOOT_MS = 120_000
+
+export function namespaces(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+export async function waitFor(
+  what: string,
+  check: () => boolean,
+  detail: () => string,
+  ms = BOOT_MS,
+): Promise<void> {
+  const steps = Math.ceil(ms / 500)
+  for (let i = 0; i < steps; i++) {
+    if (check()) return
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  if (!check()) throw new Error(`gave up waiting for ${what}:\n${detail().slice(-3000)}`)
+}
+
+export interface LabStatusJson {
+  serveRunning: boolean
+  nodes: Array<{
+    slot: number
+    mac: string
+    pid: number | null
+    running: boolean
+    stage: string
+    console: string
+  }>
+}
+
+/** One lab on its own data dir; `close()` is safe in afterAll whatever state the test left. */
+export function labFixture(o: { prefix: string; id: number; subnet: string }) {
+  // Made on first use, so a skipped or filtered-out suite leaves no directory behind.
+  let dir: string | null = null
+  const dataDir = () => (dir ??= mkdtempSync(join(tmpdir(), `${o.prefix}-`)))
+  const cli = (...args: string[]) => {
+    const r = rackboot([...args, '--data-dir', dataDir()])
+    if (r.status !== 0) throw new Error(`rackboot ${args.join(' ')} exited ${r.status}:\n${r.stderr}`)
+    return r.stdout
+  }
+  const children: ChildProcess[] = []
+  return {
+    dataDir,
+    cli,
+    up: (nodes: number, ...more: string[]) =>
+      cli(
+        'lab',
+        'up',
+        '--nodes',
+        String(nodes),
+        '--id',
+        String(o.id),
+        '--prefix',
+        o.prefix,
+        '--subnet',
+        o.subnet,
+        ...more,
+      ),
+    status: () => JSON.parse(cli('lab', 'status', '--json')) as LabStatusJson,
+    console: (slot: number) => {
+      const f = join(dataDir(), 'lab', 'consoles', `slot${String(slot).padStart(2, '0')}.log`)
+      // eslint-disable-next-line no-control-regex
+      return existsSync(f) ? readFileSync(f, 'latin1').replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '') : ''
+    },
+    serveLog: () => {
+      const f = join(dataDir(), 'lab', 'serve.log')
+      return existsSync(f) ? readFileSync(f, 'utf8') : ''
+    },
+    /** The serve's `stack/counters` (DHCP received, ignored, dropped …), asked inside the server namespace: failure detail. */
+    counters: () => {
+      try {
+        const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
+          url: string
+          token: string
+        }
+        return execFileSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            `${o.prefix}-srv`,
+            'curl',
+            '-s',
+            '-m',
+            '5',
+            '-X',
+            'POST',
+            '-H',
+            `authorization: Bearer ${h.token}`,
+            '-H',
+            'content-type: application/json',
+            '-d',
+            '{}',
+            `${h.url}/api/stack/counters`,
+          ],
+          { encoding: 'utf8' },
+        )
+      } catch (e) {
+        return `(no app/status: ${String(e)})`
+      }
+    },
+    /** tcpdump on the lab's server interface, inside the lab's server namespace; resolves once listening. */
+    async tcpdump(filter: string): Promise<() => string> {
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', `${o.prefix}-srv`, 'tcpdump', '-n', '-l', '-v', '-i', `${o.prefix}-s`, filter],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      children.push(child)
+      let out = ''
+      let err = ''
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+      await waitFor(
+        'tcpdump to listen',
+        () => err.includes('listening on'),
+        () => err,
+        30_000,
+      )
+      return () => out
+    },
+    close() {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+      if (dir === null) return
+      if (existsSync(join(dir, 'lab', 'state.json'))) rackboot(['lab', 'down', '--data-dir', dir])
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
