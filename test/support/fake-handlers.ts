@@ -33,6 +33,7 @@ export const idleCaptureHandlers: Pick<
   | 'import/warewulf'
   | 'import/macs'
   | 'nodes/swap'
+  | 'nodes/timeline'
   | 'images/import'
   | 'images/remove'
 > = {
@@ -46,6 +47,7 @@ export const idleCaptureHandlers: Pick<
   'nodes/swap': async () => {
     throw new Error('nodes/swap is not part of this test')
   },
+  'nodes/timeline': async () => [],
   'capture/status': async () => idle,
   'capture/start': async () => ({ ...idle, active: true }),
   'capture/stop': async () => idle,
