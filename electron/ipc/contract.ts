@@ -19,11 +19,13 @@ import {
   type DhcpMode,
 } from '../core/inventory/schema'
 import type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer } from '../core/boot/events'
+import type { BootView } from '../core/boot/timeline/model'
 import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
 import type { MacListOutcome } from '../core/interop/vendor-apply'
 import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 
 export type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer, PlanPreview }
+export type { BootView }
 
 /**
  * One network card as `net/interfaces` lists it. Defined here, where the renderer can import it without
@@ -201,6 +203,19 @@ export interface ImageProgressEvent {
   entry?: string
 }
 
+const timelineRequest = z
+  .object({
+    /** A node's name (all its MACs) or one MAC, e.g. an unknown machine that never got a slot. */
+    node: z.string().min(1).max(63).optional(),
+    mac: z
+      .string()
+      .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a MAC like 52:54:00:12:34:56')
+      .optional(),
+    limit: z.number().int().min(1).max(50).default(5),
+  })
+  .strict()
+  .refine((r) => (r.node === undefined) !== (r.mac === undefined), 'give node or mac, not both')
+
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
   'settings/get': channel<typeof empty, Settings>(empty),
@@ -244,6 +259,8 @@ export const channels = {
   'import/macs': channel<typeof importMacsRequest, MacListOutcome>(importMacsRequest),
   /** Sets the image and/or kernel arguments of every node, one rack's nodes or named ones, in one update. */
   'nodes/set-boot': channel<typeof nodesSetBootRequest, { nodes: Node[] }>(nodesSetBootRequest),
+  /** A node's (or MAC's) newest boots, newest first: milestones, current stage, state and the problem if any. */
+  'nodes/timeline': channel<typeof timelineRequest, BootView[]>(timelineRequest),
 } as const
 
 export type Channel = keyof typeof channels

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Rackboot } from '../../electron/core/rackboot'
 import { missing } from '../support/env'
 import { buildCli } from '../support/cli'
-import { labFixture, waitFor } from '../support/lab'
+import { labFixture, waitFor } from '../support/image-lab'
 
 const IMAGE_DIR = join(__dirname, '..', '..', '.cache', 'debian-image')
 const ROOTFS = join(IMAGE_DIR, 'debian-systemd.tar.gz')

@@ -34,6 +34,7 @@ export const idleCaptureHandlers: Pick<
   | 'import/macs'
   | 'nodes/swap'
   | 'nodes/set-boot'
+  | 'nodes/timeline'
   | 'images/import'
   | 'images/remove'
 > = {
@@ -50,6 +51,7 @@ export const idleCaptureHandlers: Pick<
   'nodes/swap': async () => {
     throw new Error('nodes/swap is not part of this test')
   },
+  'nodes/timeline': async () => [],
   'capture/status': async () => idle,
   'capture/start': async () => ({ ...idle, active: true }),
   'capture/stop': async () => idle,

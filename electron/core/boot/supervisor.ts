@@ -308,7 +308,8 @@ export class Supervisor {
       mac: e.mac,
       node: e.node,
       stage,
-      step: e.done ? (e.status < 400 ? 'done' : 'failed') : 'progress',
+      // A transfer cut half-way (the machine went off) says so: a 200 that stopped is not 'done'.
+      step: e.done ? (e.aborted ? 'aborted' : e.status < 400 ? 'done' : 'failed') : 'progress',
       detail: `${e.route} HTTP ${e.status}`,
       bytes: e.bytes,
       total: e.total,
