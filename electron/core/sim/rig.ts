@@ -251,15 +251,18 @@ export class StormRig {
       })
       const racks = Math.ceil(this.nodes.length / 60)
       for (let r = 0; r < racks; r++) await call('racks/upsert', { name: `storm-r${r + 1}`, heightU: 60 })
+      // Prepared once, served twice (the bench's second server): nodes already there stay as they are.
+      const existing = new Set(core.repo.listNodes().map((n) => n.name))
       for (const [i, n] of this.nodes.entries())
-        await call('nodes/add', {
-          name: n.name,
-          ip: n.ip,
-          image,
-          rack: `storm-r${Math.floor(i / 60) + 1}`,
-          slot: (i % 60) + 1,
-          ...(plan.inventory === 'known' ? { mac: n.mac } : {}),
-        })
+        if (!existing.has(n.name))
+          await call('nodes/add', {
+            name: n.name,
+            ip: n.ip,
+            image,
+            rack: `storm-r${Math.floor(i / 60) + 1}`,
+            slot: (i % 60) + 1,
+            ...(plan.inventory === 'known' ? { mac: n.mac } : {}),
+          })
       for (const kind of ['kernel', 'image', 'modules'] as const) {
         const p = core.images.artifactPath(image, kind)
         if (p) this.expected.http[kind] = await sha256File(p)
