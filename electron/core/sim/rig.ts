@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { dispatch } from '../api/dispatch'
+import { ensureDefaultImage } from '../images/default-image'
 import { Rackboot } from '../rackboot'
 import { intToIp, ipToInt } from '../util/ipv4'
 import { RackbootError } from '../util/result'
@@ -217,6 +218,9 @@ export class StormRig {
     await mkdir(this.o.dataDir, { recursive: true })
     const core = await Rackboot.open({ dataDir: this.o.dataDir, logger: this.o.logger })
     try {
+      // serve imports the rescue image in the background on a fresh data dir: done here, so that import does
+      // not compete with the storm for the CPU (and `--image rackboot-rescue` works on a fresh dir).
+      await ensureDefaultImage(core)
       const call = async <C extends Parameters<typeof dispatch>[1]>(channel: C, req: unknown) => {
         const r = await dispatch(core.handlers, channel, req)
         if (!r.ok)
