@@ -59,9 +59,8 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
   const addAddress =
     deps.addAddress ??
     (async (ip: string) => {
-      await run('ip', ['addr', 'add', `${ip}/${cfg.prefixLen}`, 'dev', cfg.iface]).catch((e: unknown) => {
-        if (!String((e as { stderr?: string }).stderr ?? e).includes('File exists')) throw e
-      })
+      // replace: idempotent, so a second storm in the same namespace reuses the addresses of the first.
+      await run('ip', ['addr', 'replace', `${ip}/${cfg.prefixLen}`, 'dev', cfg.iface])
     })
   const ensureAddress = (ip: string) => {
     let p = added.get(ip)
