@@ -17,9 +17,26 @@ import { openInProcess } from './backend/in-process'
 import { connectRemote } from './backend/remote'
 import { openCoreHost, type CoreHost } from './core-host'
 import type { AppLocation } from './app-location'
+import { IPC_EVENT } from '../ipc/contract'
+import { createFileOpener } from './open-file/file-opener'
+import { macsPathsFromArgv, readMacsFile } from './open-file/macs-file'
+
+/** How this process was started: file arguments (a `.macs` list double-clicked) come in through argv. */
+export interface LaunchContext {
+  argv: readonly string[]
+  cwd: string
+}
+
+/** Shown in the first window when Rackboot is started again (the second start quits at once). */
+export const SECOND_INSTANCE_MESSAGE =
+  'Rackboot is already running: this is its window (one Rackboot per machine owns the boot ports and the data dir).'
 
 /** Starts the app; resolves true once the window is up, false when startup failed (the app then exits 1). */
-export function runApp(location: AppLocation, logger: Logger): Promise<boolean> {
+export function runApp(
+  location: AppLocation,
+  logger: Logger,
+  launch: LaunchContext = { argv: process.argv, cwd: process.cwd() },
+): Promise<boolean> {
   let host: CoreHost | null = null
   let window: BrowserWindow | null = null
   const disposers: (() => void)[] = []
@@ -31,10 +48,32 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     hardenWebContents(contents, location.appUrl, openExternal),
   )
 
-  app.on('second-instance', () => {
+  // Vendor MAC lists opened from the OS wait here until the window's page can show them for review.
+  const opener = createFileOpener({
+    read: (path) => readMacsFile(path),
+    send: (e) => {
+      if (e.event === 'app/notice') logger[e.payload.level](e.payload.message)
+      if (window && !window.isDestroyed()) window.webContents.send(IPC_EVENT, e)
+    },
+  })
+  for (const path of macsPathsFromArgv(launch.argv, launch.cwd)) opener.open(path)
+  // macOS: double-clicked files, also before 'ready'; without preventDefault macOS reports a failure.
+  app.on('open-file', (event, path) => {
+    event.preventDefault()
+    opener.open(path)
+  })
+
+  app.on('second-instance', (_event, argv, workingDirectory) => {
+    const files = macsPathsFromArgv(argv, workingDirectory)
+    for (const path of files) opener.open(path)
     if (!window || window.isDestroyed()) return
     if (window.isMinimized()) window.restore()
     window.focus()
+    if (files.length === 0)
+      window.webContents.send(IPC_EVENT, {
+        event: 'app/notice',
+        payload: { level: 'info', message: SECOND_INSTANCE_MESSAGE },
+      })
   })
 
   app.on('window-all-closed', () => app.quit())
@@ -72,6 +111,8 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     disposers.push(registerInvokeHandler(ipcMain, handler))
     const win = createMainWindow({ appUrl: location.appUrl, preloadPath: location.preloadPath })
     window = win
+    win.webContents.on('did-finish-load', () => opener.windowReady())
+    win.webContents.on('did-start-loading', () => opener.windowGone())
     disposers.push(
       forwardEvents(core, {
         isDestroyed: () => win.isDestroyed(),
