@@ -56,6 +56,11 @@ export interface StackStatus {
   tftp: { listening: string | null }
   http: { listening: string | null }
   error: string | null
+  /**
+   * Set while the serving interface has vanished (cable pulled, USB NIC unplugged): the stack has stopped
+   * its sockets and resumes when the interface returns. Absent or null: the interface is there.
+   */
+  interfaceLost?: { name: string; since: string } | null
 }
 
 /** What `export/images` wrote next to a Warewulf export (docker-archives), and what it skipped and why. */
@@ -278,6 +283,23 @@ export interface Events {
   'capture/changed': CaptureStatus
   'images/progress': ImageProgressEvent
   'log/line': { level: 'info' | 'warn' | 'error'; message: string; time: string }
+  /** One sentence for the user from the app shell (privilege prompt, elevated stack, data dir, second start). */
+  'app/notice': AppNotice
+  /** A vendor MAC list opened from the OS (file association, `open-file`): for review, never applied as is. */
+  'import/macs-file': MacsFileOpened
+}
+
+export interface AppNotice {
+  level: 'info' | 'warn' | 'error'
+  message: string
+  /** Set when the UI now talks to another core (elevated stack or back): every live value must reload. */
+  coreSwitched?: boolean
+}
+
+export interface MacsFileOpened {
+  /** The file's name only (no directory): shown in the review panel. */
+  name: string
+  text: string
 }
 export type EventName = keyof Events
 
