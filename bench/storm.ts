@@ -192,7 +192,11 @@ async function main(): Promise<void> {
             const clients = await rig.startClients({ deadlineMs: 300_000 })
             const r = withLimit(await clients.done, args.link)
             rows.push({ n, server, r })
-            logger.info(`stages p50/p95 ms: ${Object.entries(r.stagesMs).map(([k, v]) => `${k} ${v.p50}/${v.p95}`).join(", ")}`)
+            logger.info(
+              `stages p50/p95 ms: ${Object.entries(r.stagesMs)
+                .map(([k, v]) => `${k} ${v.p50}/${v.p95}`)
+                .join(', ')}`,
+            )
             logger.info(
               `N=${n} ${server}: ${r.ok}/${r.nodes} ok in ${fmt(r.wallMs / 1000, 2)} s (${fmt(r.vsLimit, 2)}× limit)`,
             )
