@@ -10,6 +10,8 @@ import type { NetnsPair } from '../support/netns'
 export interface InNsServe {
   child: ChildProcess
   pid: number
+  /** The `rackboot ready {json}` line's fields (ui carries the API token). */
+  ready: { ui: string; api: string; pid: number } & Record<string, unknown>
   stderr(): string
   /** Sends the signal and resolves when the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>
@@ -37,9 +39,11 @@ export function serveInNs(net: NetnsPair, args: string[], timeoutMs = 30_000): P
       const m = /^rackboot ready (\{.*\})$/.exec(line)
       if (!m) return
       clearTimeout(timer)
+      const ready = JSON.parse(m[1]!) as InNsServe['ready']
       resolve({
         child,
-        pid: (JSON.parse(m[1]!) as { pid: number }).pid,
+        pid: ready.pid,
+        ready,
         stderr: () => err,
         stop: (signal = 'SIGTERM') => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal)

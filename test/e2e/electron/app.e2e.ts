@@ -1,15 +1,11 @@
 /**
- * The real app opens a window from the built renderer and shows the boot stack's status bar. Runs under
- * wdio (electron-e2e workflow); `browser`, `$` and `expect` are wdio globals.
+ * The real app opens a window from the built renderer, shows the boot stack's status bar, and its main
+ * process is Electron (checked through the service's `browser.electron.execute`). Runs under wdio
+ * (electron-e2e workflow); mocha's describe/it are globals there.
  */
-interface WdioElement {
-  waitForDisplayed(options: { timeout: number }): Promise<true | void>
-  getText(): Promise<string>
-}
-declare const browser: { getTitle(): Promise<string> }
-declare const $: (selector: string) => WdioElement
-declare function describe(name: string, fn: () => void): void
-declare function it(name: string, fn: () => Promise<void>): void
+/// <reference types="mocha" />
+import { $, browser } from '@wdio/globals'
+import type {} from 'wdio-electron-service'
 
 describe('Rackboot window', () => {
   it('opens with its title', async () => {
@@ -22,5 +18,10 @@ describe('Rackboot window', () => {
     await bar.waitForDisplayed({ timeout: 30_000 })
     const text = await bar.getText()
     if (text.trim().length === 0) throw new Error('the status bar is empty')
+  })
+
+  it('runs the packaged main process, not a browser', async () => {
+    const name = await browser.electron.execute((electron) => electron.app.getName())
+    if (typeof name !== 'string' || name.length === 0) throw new Error(`app.getName() gave ${String(name)}`)
   })
 })
