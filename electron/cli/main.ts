@@ -17,6 +17,7 @@ import { formatChecks, probeCheck, runChecks, systemDoctorEnv } from './doctor'
 import { registerInteropCommands } from './interop'
 import { registerLabCommands } from './lab'
 import { registerImagesCommands } from './images'
+import { registerSettingsCommands } from './settings'
 import { formatTable } from './table'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -200,6 +201,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
   registerInteropCommands(program, { io, logger, dataDirOption })
   registerLabCommands(program, { io, logger, dataDirOption })
   registerImagesCommands(program, { io, logger, dataDirOption })
+  registerSettingsCommands(program, { io, logger, dataDirOption })
 
   try {
     await program.parseAsync(argv, { from: 'user' })
