@@ -49,7 +49,9 @@ rootfs=$work/rootfs
 # netcat-openbsd (the runtime fetch from privileged source port 987; busybox nc cannot bind one), iproute2.
 # No ifupdown: udev renames the NIC (ens3) after /init ran, so its interfaces file could not name it; networkd
 # matches the overlay's 10-rackboot.network by MAC instead.
-packages=systemd,systemd-sysv,udev,kmod,wget,cpio,netcat-openbsd,iproute2,procps
+# usr-is-merged: mmdebstrap already merged /usr; apt still picks usrmerge for init-system-helpers while
+# installing the required set, so a hook below purges it and the 35 MB of perl it brought (perl-base stays).
+packages=systemd,systemd-sysv,udev,kmod,wget,cpio,netcat-openbsd,iproute2,procps,usr-is-merged
 # Documentation, manuals and translations are dead weight in a RAM root file system.
 excludes=(
   --dpkgopt='path-exclude=/usr/share/man/*'
@@ -69,6 +71,7 @@ mmdebstrap --mode=root --variant=minbase --include="$packages" "${excludes[@]}" 
   --setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
   --setup-hook="sync-in '$debs' /var/cache/apt/archives/" \
   --customize-hook="sync-out /var/cache/apt/archives '$debs'" \
+  --customize-hook='chroot "$1" apt-get purge -qq -y usrmerge perl perl-modules-5.36 libperl5.36 libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl libgdbm-compat4 >/dev/null' \
   --customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
   --customize-hook='chroot "$1" systemctl mask systemd-networkd-wait-online.service systemd-firstboot.service e2scrub_reap.service' \
   --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \

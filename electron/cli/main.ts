@@ -18,6 +18,7 @@ import { registerInteropCommands } from './interop'
 import { registerLabCommands } from './lab'
 import { registerImagesCommands } from './images'
 import { registerSimCommands } from './sim'
+import { registerSettingsCommands } from './settings'
 import { formatTable } from './table'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -222,6 +223,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
   registerLabCommands(program, { io, logger, dataDirOption })
   registerImagesCommands(program, { io, logger, dataDirOption })
   registerSimCommands(program, { io, logger, dataDirOption })
+  registerSettingsCommands(program, { io, logger, dataDirOption })
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -4,7 +4,7 @@
  * bootstrap execs the image's /sbin/init (systemd) which reaches multi-user.target on ttyS0, the agent reports
  * the inventory, and a runtime file set in the settings while the node runs reaches it at the agent's next
  * poll (rackboot.poll=5 on the node's kernel command line instead of the 60 s default).
- * Names: prefix `rbim`, addresses 198.19.20.0/24 (this suite's budget).
+ * Names: prefix `rbim0`, addresses 198.19.20.0/24 (this suite's budget: rbim*, 198.19.20-29.0/24).
  * Needs the built image: `npm run build:debian-image` (root; .ci/install builds it into .cache/debian-image).
  */
 import { createHash } from 'node:crypto'
@@ -42,7 +42,7 @@ function cpioFile(archive: string, path: string): string | null {
 describe.skipIf(skip)(
   'the Debian systemd image boots in the lab through Rackboot DHCP, TFTP and HTTP',
   () => {
-    const lab = labFixture({ prefix: 'rbim', id: 20, subnet: '198.19.20.0/24' })
+    const lab = labFixture({ prefix: 'rbim0', id: 20, subnet: '198.19.20.0/24' })
     beforeAll(() => buildCli())
     afterAll(() => lab.close())
 

@@ -1,153 +1,102 @@
 /**
- * The default image, `rackboot-rescue`, boots for real: QEMU (TCG) with the iPXE ROM of its virtio NIC gets
- * our script URL from QEMU's user-mode DHCP (`bootfile=`), loads kernel, image, modules and system overlay
- * from the core's HTTP server, and the node comes up: kernel, Rackboot's /init, the image's busybox init,
- * DHCP, the marker line, and an agent report that moves the node to 'up'.
- *
- * Network: user-mode networking with restrict=on (the guest reaches nothing but the guestfwd address; no
- * host interface is touched), guestfwd to the server on 127.0.0.1 through `busybox nc`, as in
- * test/integration/http-ipxe-qemu.test.ts. Every guest connection therefore reaches the server from
- * 127.0.0.1, so the node's reserved address is 127.0.0.1 here (overlays and reports are only for the node's
- * own address), and `rackboot.server=` names the guestfwd address because the server itself only knows its
- * loopback listening address.
- *
+ * The default image, `rackboot-rescue`, boots for real in the lab (root, QEMU TCG, `rackboot lab`): Rackboot's
+ * own DHCP gives the node its address and the iPXE ROM our script URL, and the kernel, image, modules and
+ * system overlay come from Rackboot's HTTP server. The node comes up: kernel, Rackboot's /init, the image's
+ * busybox init, DHCP, the marker line, and an agent report that moves the node to 'up'. An unknown MAC
+ * under unknownNodes 'default-image' boots the same image without overlays.
+ * Names: prefix `rbim1`, addresses 198.19.21.0/24 (this suite's budget: rbim*, 198.19.20-29.0/24).
  * Needs the built image: `npm run build:default-image` (.ci/install builds it).
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { missing } from '../support/env'
-import { ipxeBootFileUrl } from '../../electron/core/boot/http/ipxe'
+import { buildCli } from '../support/cli'
+import { labFixture, waitFor } from '../support/lab'
 import { Rackboot } from '../../electron/core/rackboot'
 import {
   DEFAULT_IMAGE_NAME,
   defaultImageFiles,
   ensureDefaultImage,
 } from '../../electron/core/images/default-image'
-import { dispatch } from '../../electron/core/api/dispatch'
-import type { Channel, RequestOf, ResponseOf } from '../../electron/ipc/contract'
 
 const RESOURCES = join(__dirname, '..', '..', 'resources')
 const files = defaultImageFiles(RESOURCES)
-const skip = missing({ commands: ['qemu-system-x86_64', 'busybox'], files: [files.archive, files.kernel] })
+const skip = missing({
+  root: true,
+  commands: ['ip', 'qemu-system-x86_64', 'curl'],
+  files: ['/usr/lib/ipxe', files.archive, files.kernel],
+})
 
-const GUEST_SERVER = 'http://10.0.2.100'
 const MARKER = 'RACKBOOT-DEFAULT-IMAGE-UP'
 /** TCG on a busy shared machine: generous, and no assertion on how long anything took. */
-const BOOT_TIMEOUT_MS = 240_000
+const BOOT_MS = 300_000
+/** Lab id 21: slot n has MAC 52:54:00:15:00:0n. */
+const PLANNED = '52:54:00:15:00:01'
+const UNKNOWN = '52:54:00:15:00:02'
 
-interface Vm {
-  console: () => string
-  stop: () => Promise<void>
-}
-
-describe.skipIf(skip !== null)('the default image boots in QEMU (TCG, iPXE ROM, user-mode network)', () => {
-  let dir: string
-  let core: Rackboot
-  let port: number
-  const vms: Vm[] = []
-
-  const call = async <C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> => {
-    const r = await dispatch(core.handlers, channel, request)
-    if (!r.ok) throw new Error(`${channel}: ${r.error.message} ${r.error.details?.join('; ') ?? ''}`)
-    return r.value as ResponseOf<C>
-  }
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rb-default-image-'))
-    core = await Rackboot.open({ dataDir: join(dir, 'data') })
-    const outcome = await ensureDefaultImage(core, { resourcesDir: RESOURCES })
-    expect(outcome.status).toBe('imported')
-    const status = await core.startStack({ httpPort: 0, tftpPort: 0, ipxeRoots: [] })
-    port = Number(status.http.listening?.split(':').pop())
-    expect(port).toBeGreaterThan(0)
-  }, 120_000)
-
-  afterAll(async () => {
-    for (const vm of vms) await vm.stop()
-    await core?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
-  })
-
-  function boot(mac: string): Vm {
-    const log = join(dir, `console-${mac.replace(/:/g, '')}.log`)
-    const netdev = [
-      'user,id=n0,restrict=on',
-      `guestfwd=tcp:10.0.2.100:80-cmd:busybox nc 127.0.0.1 ${port}`,
-      `bootfile=${ipxeBootFileUrl(GUEST_SERVER)}`,
-    ].join(',')
-    // -serial file: the whole console is kept for the failure message, whatever the test reads.
-    const args = ['-accel', 'tcg', '-m', '512', '-nographic', '-monitor', 'none', '-serial', `file:${log}`]
-    args.push('-no-reboot', '-boot', 'n', '-netdev', netdev, '-device', `virtio-net-pci,netdev=n0,mac=${mac}`)
-    const qemu: ChildProcess = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    qemu.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-    const vm: Vm = {
-      console: () =>
-        (existsSync(log) ? readFileSync(log, 'latin1') : '')
-          .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') // eslint-disable-line no-control-regex
-          .concat(stderr ? `\n[qemu stderr] ${stderr}` : ''),
-      async stop() {
-        if (qemu.exitCode === null && qemu.signalCode === null) {
-          const exited = new Promise((r) => qemu.once('exit', r))
-          qemu.kill('SIGKILL')
-          await exited
-        }
-      },
-    }
-    vms.push(vm)
-    return vm
-  }
-
-  /** Polls until check() holds; bounded by count (and so by time). */
-  async function until(vm: Vm, what: string, check: () => boolean): Promise<void> {
-    for (let i = 0; i < BOOT_TIMEOUT_MS / 250 && !check(); i++) await new Promise((r) => setTimeout(r, 250))
-    if (!check()) throw new Error(`QEMU: gave up waiting for ${what}; console:\n${vm.console().slice(-4000)}`)
-  }
+describe.skipIf(skip)('the default image boots in the lab through Rackboot DHCP and HTTP', () => {
+  const lab = labFixture({ prefix: 'rbim1', id: 21, subnet: '198.19.21.0/24' })
+  beforeAll(() => buildCli())
+  afterAll(() => lab.close())
 
   it(
-    'a node assigned rackboot-rescue: kernel, /init, exec /sbin/init, the marker, and the agent reports it up',
+    'a node assigned rackboot-rescue runs /init, the image init and the agent; an unknown MAC boots it bare',
     async () => {
-      const mac = '52:54:00:0d:ef:01'
-      await call('nodes/add', { name: 'rescue1', mac, ip: '127.0.0.1', image: DEFAULT_IMAGE_NAME })
-      await core.store.update((db) => {
-        db.nodes.find((n) => n.name === 'rescue1')!.kernelArgs = `rackboot.server=${GUEST_SERVER}`
-      })
-      const vm = boot(mac)
-      await until(vm, 'the marker', () => vm.console().includes(MARKER))
-      const c = vm.console()
+      // Before the lab's serve holds the store: the image, the policy for unknown MACs, and slot 1's node.
+      const core = await Rackboot.open({ dataDir: lab.dataDir() })
+      try {
+        expect((await ensureDefaultImage(core, { resourcesDir: RESOURCES })).status).toBe('imported')
+        await core.store.update((db) => {
+          db.settings.unknownNodes = 'default-image'
+        })
+      } finally {
+        await core.close()
+      }
+      lab.cli(
+        'nodes',
+        'add',
+        'rescue1',
+        '--mac',
+        PLANNED,
+        '--ip',
+        '198.19.21.11',
+        '--image',
+        DEFAULT_IMAGE_NAME,
+      )
+      lab.up(2)
+      expect(lab.cli('lab', 'power-on', 'all')).toContain('powered on slot 1, 2')
+      const detail = (slot: number) => () =>
+        `${lab.console(slot)}\n--- serve.log:\n${lab.serveLog().slice(-3000)}`
+
+      await waitFor('the marker on slot 1', () => lab.console(1).includes(MARKER), detail(1), BOOT_MS)
+      const c = lab.console(1)
       expect(c).toMatch(/Linux version 6\.\d+\.\d+/)
-      expect(c).toContain('rackboot-init: node rescue1 (52:54:00:0d:ef:01)')
+      expect(c).toContain(`rackboot-init: node rescue1 (${PLANNED}), server http://${lab.serverAddress}:9873`)
       expect(c).toContain('rackboot-init: agent started')
       expect(c).toContain('rackboot-init: exec /sbin/init')
-      // The image's own init got the NIC up through DHCP (slirp's pool is 10.0.2.15 onwards).
-      expect(c).toMatch(/rackboot-rescue: eth0 52:54:00:0d:ef:01 up: 10\.0\.2\.\d+\/24/)
+      // The image's own init got the reserved address from Rackboot's DHCP.
+      expect(c).toContain(`rackboot-rescue: eth0 ${PLANNED} up: 198.19.21.11/24`)
       // The bootstrap ran before the image's init, which printed the marker.
       expect(c.indexOf('rackboot-init: exec /sbin/init')).toBeLessThan(c.indexOf(MARKER))
+      await waitFor(
+        "the agent's report (node state 'up')",
+        () => lab.status().nodes.find((n) => n.name === 'rescue1')?.state === 'up',
+        detail(1),
+        BOOT_MS,
+      )
+      const agent = lab.status().nodes.find((n) => n.name === 'rescue1')!.agent!
+      expect(agent.nics).toEqual(expect.arrayContaining([expect.objectContaining({ mac: PLANNED })]))
 
-      const state = () => core.repo.listNodes().find((n) => n.name === 'rescue1')?.state
-      await until(vm, "the agent's report (node state 'up')", () => state() === 'up')
-      expect((await call('nodes/list', {})).find((n) => n.name === 'rescue1')?.state).toBe('up')
-      await vm.stop()
-    },
-    BOOT_TIMEOUT_MS * 2 + 60_000,
-  )
-
-  it(
-    "an unknown MAC under unknownNodes 'default-image' boots rackboot-rescue without overlays",
-    async () => {
-      await call('settings/update', { unknownNodes: 'default-image' })
-      const vm = boot('52:54:00:0d:ef:99')
-      await until(vm, 'the marker', () => vm.console().includes(MARKER))
-      const c = vm.console()
-      expect(c).toMatch(/Linux version 6\.\d+\.\d+/)
+      await waitFor('the marker on slot 2', () => lab.console(2).includes(MARKER), detail(2), BOOT_MS)
+      const u = lab.console(2)
+      expect(u).toMatch(/Linux version 6\.\d+\.\d+/)
       // No node, so no system overlay: the image's own /init runs, not Rackboot's bootstrap.
-      expect(c).not.toContain('rackboot-init:')
-      expect(c).toMatch(/rackboot-rescue: eth0 52:54:00:0d:ef:99 up: 10\.0\.2\.\d+\/24/)
-      await vm.stop()
+      expect(u).not.toContain('rackboot-init:')
+      // An address from the lab's pool (.100-.199).
+      expect(u).toMatch(new RegExp(`rackboot-rescue: eth0 ${UNKNOWN} up: 198\\.19\\.21\\.1\\d\\d/24`))
+
+      expect(lab.cli('lab', 'down')).toContain('lab removed')
     },
-    BOOT_TIMEOUT_MS + 60_000,
+    3 * BOOT_MS,
   )
 })
