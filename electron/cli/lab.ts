@@ -79,6 +79,12 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
     )
     .option('--no-ra', 'send no IPv6 router advertisements (iPXE then waits ~16 s per boot)')
     .option(
+      '--rate <mbit>',
+      "cap the server's sending rate on the lab link (Mbit/s)",
+      intArg('--rate', 1, 100000),
+    )
+    .option('--no-serve', 'make the wire and nodes only (to run another boot stack there, e.g. a benchmark)')
+    .option(
       '--slot <slot=kinds>',
       'one slot differs, e.g. 2=uefi,e1000 or 3=uefi,ipxe-rom (repeatable)',
       (v: string, prev: SlotOverride[]) => {
@@ -100,6 +106,8 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         subnet?: string
         uefiChain: 'pxe' | 'ipxe-rom'
         ra: boolean
+        serve: boolean
+        rate?: number
         slot: SlotOverride[]
       }) => {
         const { state, ready } = await lab(o.dataDir).up({
@@ -112,11 +120,15 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
           subnet: o.subnet,
           uefiChain: o.uefiChain,
           ra: o.ra,
+          serve: o.serve,
+          rateMbit: o.rate,
           slotOverrides: o.slot,
         })
         io.stdout(
           `lab ${state.prefix} up: ${state.serverNamespace} (${state.serverInterface} ${state.serverAddress}) <-> ${state.clientNamespace}, ${state.nodes.length} node(s)\n` +
-            `serve PID ${String(ready.pid)}, http ${String(ready.http)}\n` +
+            (ready.pid === undefined
+              ? 'no serve (--no-serve)\n'
+              : `serve PID ${String(ready.pid)}, http ${String(ready.http)}\n`) +
             state.nodes
               .map(
                 (n) =>
@@ -152,12 +164,29 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
     })
 
   cmd
+    .command('restart-serve')
+    .description(
+      "stop the lab's serve and start it again; the nodes keep running (a server restart mid-boot)",
+    )
+    .addOption(ctx.dataDirOption())
+    .action(async (o: { dataDir: string }) => {
+      const ready = await lab(o.dataDir).restartServe()
+      io.stdout(`serve restarted: PID ${String(ready.pid)}, http ${String(ready.http)}\n`)
+    })
+
+  cmd
     .command('status')
     .description("slots, MACs, QEMU PIDs and each console's last line")
     .addOption(ctx.dataDirOption())
     .option('--json', 'machine-readable output')
-    .action(async (o: { dataDir: string; json?: boolean }) => {
-      const s = await lab(o.dataDir).status()
+    .option(
+      '--stall-seconds <s>',
+      'no boot event for this long (and not up) shows as stalled',
+      intArg('--stall-seconds', 1, 86400),
+      180,
+    )
+    .action(async (o: { dataDir: string; json?: boolean; stallSeconds: number }) => {
+      const s = await lab(o.dataDir).status(o.stallSeconds)
       if (o.json) {
         io.stdout(
           `${JSON.stringify({ prefix: s.state.prefix, subnet: s.state.subnet, serveRunning: s.serveRunning, nodes: s.nodes }, null, 2)}\n`,
@@ -256,9 +285,9 @@ function formatNodes(nodes: LabNodeStatus[]): string {
     n.firmware,
     n.pid ? String(n.pid) : '-',
     n.running ? 'yes' : 'no',
-    n.stage,
-    n.lastLine.slice(0, 60),
+    `${n.timeline.stage ?? '-'} (${n.timeline.state})`,
+    n.timeline.problem ?? n.lastLine.slice(0, 60),
   ])
-  const head = ['SLOT', 'NAME', 'MAC', 'FW', 'PID', 'RUN', 'STAGE', 'LAST CONSOLE LINE']
+  const head = ['SLOT', 'NAME', 'MAC', 'FW', 'PID', 'RUN', 'BOOT STAGE', 'PROBLEM OR LAST CONSOLE LINE']
   return formatTable(head, rows)
 }

@@ -20,6 +20,8 @@ import { registerImagesCommands } from './images'
 import { registerSimCommands } from './sim'
 import { registerSettingsCommands } from './settings'
 import { formatTable } from './table'
+import { parseMac } from '../core/util/mac'
+import type { BootView } from '../core/boot/timeline/model'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
   const logger = stderrLogger()
@@ -143,6 +145,29 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
       },
     )
   nodes
+    .command('timeline <node-or-mac>')
+    .description("a node's newest boots: milestones from power-on to agent up, the state and what went wrong")
+    .addOption(dataDirOption())
+    .option('--limit <n>', 'how many boots', (v) => {
+      if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 50)
+        throw new UsageError(`--limit '${v}' is not 1..50`)
+      return Number(v)
+    })
+    .option('--json', 'machine-readable output')
+    .action(async (who: string, o: { dataDir: string; limit?: number; json?: boolean }) => {
+      const mac = parseMac(who)
+      const session = await openSession(resolve(o.dataDir), logger)
+      try {
+        const boots = await session.call(
+          'nodes/timeline',
+          mac.ok ? { mac: mac.value, limit: o.limit } : { node: who, limit: o.limit },
+        )
+        io.stdout(o.json ? `${JSON.stringify(boots, null, 2)}\n` : formatBoots(boots))
+      } finally {
+        await session.close()
+      }
+    })
+  nodes
     .command('remove <name>')
     .description('remove a node')
     .addOption(dataDirOption())
@@ -249,6 +274,23 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     io.stderr(`rackboot: ${errorMessage(e)}\n`)
     return 1
   }
+}
+
+function formatBoots(boots: BootView[]): string {
+  if (boots.length === 0) return 'no boots recorded yet\n'
+  return boots
+    .map((b) => {
+      const t0 = Date.parse(b.startedAt)
+      const rows = b.milestones.map((m) => [
+        `+${((Date.parse(m.time) - t0) / 1000).toFixed(1)} s`,
+        m.milestone,
+        m.detail ?? '',
+      ])
+      const head = `boot ${b.startedAt} ${b.mac}${b.node ? ` (${b.node})` : ''}: ${b.state}, at ${b.stage ?? '-'}`
+      const restarts = b.serverRestarts.length ? `\n  server restarted at ${b.serverRestarts.join(', ')}` : ''
+      return `${head}${b.problem ? `\n  problem: ${b.problem}` : ''}${restarts}\n${formatTable(['AT', 'MILESTONE', 'DETAIL'], rows)}`
+    })
+    .join('\n')
 }
 
 function formatCapture(s: CaptureStatus): string {

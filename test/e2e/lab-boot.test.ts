@@ -29,7 +29,7 @@ describe.skipIf(skip)('rackboot lab (namespaces, serve, QEMU)', () => {
   describe('one planned node boots to its iPXE script, then lab down removes everything', () => {
     const lab = labFixture({ prefix: 'rblab', id: 64, subnet: '198.18.64.0/24' })
     const MAC = '52:54:00:40:00:01'
-    afterAll(() => lab.close())
+    afterAll(() => lab.close(), 120_000)
 
     it(
       'DHCP lease, HTTP script fetch, clean teardown',
@@ -90,7 +90,7 @@ describe.skipIf(skip)('rackboot lab (namespaces, serve, QEMU)', () => {
 
   describe('capture: two unknown nodes powered on 20 s apart take slots 1 and 2', () => {
     const lab = labFixture({ prefix: 'rblab', id: 65, subnet: '198.18.65.0/24' })
-    afterAll(() => lab.close())
+    afterAll(() => lab.close(), 120_000)
 
     it(
       'assigns the MACs in power-on order',
@@ -143,7 +143,7 @@ describe.skipIf(skip)('rackboot lab (namespaces, serve, QEMU)', () => {
 
   describe('a crashed `lab up` leaves a state file that `lab down` cleans up', () => {
     const lab = labFixture({ prefix: 'rblab', id: 66, subnet: '198.18.66.0/24' })
-    afterAll(() => lab.close())
+    afterAll(() => lab.close(), 120_000)
 
     it(
       'kills the orphaned serve and deletes the namespaces by their recorded names',

@@ -7,12 +7,14 @@
  *   TFTP ipxe.efi -> iPXE -> HTTP), slot 2 BIOS with an e1000 NIC (its iPXE ROM -> HTTP).
  * - rblb2 (198.19.31.0/24): capture; two unknown nodes powered on together (inside the guard window) raise
  *   the ambiguity, neither is assigned while it is open, and `capture resolve` decides the slots.
+ * - rblb3 (198.19.32.0/24): faults, each a clear state in the timeline: the serve restarted while a node
+ *   downloads (it retries and comes up), a node powered off mid-download, a node nobody answers.
  *
  * Not here: BIOS through TFTP undionly.kpxe. SeaBIOS has no PXE of its own and every BIOS NIC ROM QEMU
  * ships on this host (Debian ipxe-qemu: pxe-virtio, pxe-e1000, …) is iPXE, which the server answers with
  * the script URL; see docs/lab.md "BIOS through undionly.kpxe".
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { dispatch } from '../../electron/core/api/dispatch'
@@ -21,7 +23,7 @@ import { Rackboot } from '../../electron/core/rackboot'
 import type { Channel, RequestOf } from '../../electron/ipc/contract'
 import { buildCli } from '../support/cli'
 import { missing } from '../support/env'
-import { BOOT_MS, labFixture, waitFor } from '../support/lab'
+import { BOOT_MS, alive, labFixture, namespaces, waitFor } from '../support/lab'
 
 const RESOURCES = join(__dirname, '..', '..', 'resources')
 const OVMF = '/usr/share/ovmf/OVMF.fd'
@@ -56,11 +58,14 @@ async function plan(dataDir: string, steps: (call: Call) => Promise<void>): Prom
 describe.skipIf(skip)('rackboot lab: firmware chains, vendor MAC list, capture ambiguity', () => {
   const chains = labFixture({ prefix: 'rblb1', id: 30, subnet: '198.19.30.0/24' })
   const capture = labFixture({ prefix: 'rblb2', id: 31, subnet: '198.19.31.0/24' })
+  const faults = labFixture({ prefix: 'rblb3', id: 32, subnet: '198.19.32.0/24' })
   beforeAll(() => buildCli())
+  // Each `lab down` stops serve and QEMU by PID (seconds each): far past vitest's 10 s default for hooks.
   afterAll(() => {
     chains.close()
     capture.close()
-  })
+    faults.close()
+  }, 300_000)
 
   describe.concurrent('two labs at once', () => {
     it(
@@ -146,9 +151,129 @@ describe.skipIf(skip)('rackboot lab: firmware chains, vendor MAC list, capture a
           expect(c.indexOf('rackboot-init: exec /sbin/init'), `slot ${slot}`).toBeGreaterThan(0)
           expect(c.indexOf('rackboot-init: exec /sbin/init')).toBeLessThan(c.indexOf(MARKER))
         }
+
+        // The server's timeline of each boot (nodes/timeline) and the lab's view with the console markers.
+        const timeline = (node: string) =>
+          (
+            JSON.parse(lab.cli('lab', 'exec', '--', 'nodes', 'timeline', node, '--json')) as Array<{
+              state: string
+              clientType: string
+              milestones: Array<{ milestone: string; detail?: string }>
+            }>
+          )[0]!
+        const v1 = timeline('v1')
+        expect(v1).toMatchObject({ state: 'up', clientType: 'UEFI PXE' })
+        expect(v1.milestones.map((m) => m.milestone)).toEqual([
+          'dhcp-discover',
+          'dhcp-ack',
+          'tftp',
+          'ipxe-script',
+          'kernel',
+          'image',
+          'overlays',
+          ...(v1.milestones.some((m) => m.milestone === 'bootstrap') ? ['bootstrap'] : []),
+          'agent-up',
+        ])
+        expect(v1.milestones.find((m) => m.milestone === 'tftp')?.detail).toBe('ipxe.efi')
+        const v2 = timeline('v2')
+        expect(v2).toMatchObject({ state: 'up', clientType: 'iPXE' })
+        expect(v2.milestones.map((m) => m.milestone)).not.toContain('tftp')
+        for (const n of lab.status().nodes) {
+          expect(n.timeline).toMatchObject({ state: 'up', stage: 'agent-up', problem: null })
+          expect(n.timeline.milestones.map((m) => m.milestone)).toEqual(
+            expect.arrayContaining(['power-on', 'bootstrap', 'sbin-init', 'agent-up']),
+          )
+        }
         expect(lab.cli('lab', 'down')).toContain('lab removed')
       },
       8 * BOOT_MS,
+    )
+
+    it(
+      'faults: serve restarted mid-boot (the node retries and comes up), powered off mid-download, no answer',
+      async ({ expect }) => {
+        const lab = faults
+        const core = await Rackboot.open({ dataDir: lab.dataDir() })
+        try {
+          expect((await ensureDefaultImage(core, { resourcesDir: RESOURCES })).status).toBe('imported')
+        } finally {
+          await core.close()
+        }
+        await plan(lab.dataDir(), async (call) => {
+          await call('nodes/add', {
+            name: 'f1',
+            mac: '52:54:00:20:00:01',
+            ip: '198.19.32.11',
+            image: DEFAULT_IMAGE_NAME,
+          })
+          await call('nodes/add', {
+            name: 'f2',
+            mac: '52:54:00:20:00:02',
+            ip: '198.19.32.12',
+            image: DEFAULT_IMAGE_NAME,
+          })
+        })
+        // 8 Mbit/s from the server: the 8 MB kernel takes seconds, so "during the download" is a window.
+        lab.up(3, '--rate', '8')
+        const fetching = (slot: number) => () => lab.console(slot).includes('Rackboot: fetching kernel')
+        lab.cli('lab', 'power-on', '2')
+        await waitFor('slot 2 to start its kernel download', fetching(2), () => lab.console(2))
+        expect(lab.cli('lab', 'power-off', '2')).toContain('powered off slot 2')
+        lab.cli('lab', 'power-on', '1')
+        await waitFor('slot 1 to start its kernel download', fetching(1), () => lab.console(1))
+        expect(lab.cli('lab', 'restart-serve')).toMatch(/serve restarted: PID \d+/)
+
+        await waitFor(
+          'slot 1 to come up after the restart',
+          () => lab.console(1).includes(MARKER),
+          () => `${lab.console(1)}\n--- serve.log:\n${lab.serveLog()}`,
+          4 * BOOT_MS,
+        )
+        await waitFor(
+          "slot 1's agent report",
+          () => lab.status().nodes[0]!.timeline.state === 'up',
+          () => JSON.stringify(lab.status().nodes[0]!.timeline, null, 1),
+        )
+        const [one, two] = lab.status().nodes
+        expect(one!.timeline.serverRestarts.length).toBe(1)
+        expect(one!.timeline.milestones.map((m) => m.milestone)).toEqual(
+          expect.arrayContaining(['power-on', 'dhcp-ack', 'ipxe-script', 'kernel', 'image', 'agent-up']),
+        )
+        // Powered off while fetching: off, and where its boot stopped.
+        expect(two!.timeline.state).toBe('off')
+        expect(two!.timeline.problem).toMatch(
+          /^the machine is off; its boot stopped after ipxe-script, kernel cut off at \d+ of \d+ bytes/,
+        )
+        // The restarted download failed on the node, which retried (the iPXE script's retry loop).
+        expect(lab.console(1)).toMatch(/Rackboot: fetch_kernel failed \(error \w+\), retry 1 of/)
+
+        // Nobody answers: the serve is gone (stopped by its PID, which the lab recorded) when slot 3 powers on.
+        const serve = (
+          JSON.parse(readFileSync(join(lab.dataDir(), 'lab', 'state.json'), 'utf8')) as {
+            processes: Array<{ role: string; pid: number }>
+          }
+        ).processes.find((p) => p.role === 'serve')!
+        process.kill(serve.pid, 'SIGTERM')
+        await waitFor(
+          'the serve to stop',
+          () => !alive(serve.pid),
+          () => lab.serveLog(),
+          30_000,
+        )
+        lab.cli('lab', 'power-on', '3')
+        await waitFor(
+          'slot 3 to show as stalled',
+          () => lab.status('--stall-seconds', '20').nodes[2]!.timeline.state === 'stalled',
+          () => JSON.stringify(lab.status('--stall-seconds', '20').nodes[2], null, 1),
+        )
+        const three = lab.status('--stall-seconds', '20')
+        expect(three.serveRunning).toBe(false)
+        expect(three.nodes[2]!.timeline).toMatchObject({ stage: 'power-on' })
+        expect(three.nodes[2]!.timeline.problem).toContain('no DHCP DISCOVER reached the server')
+        expect(lab.cli('lab', 'down')).toContain('lab removed')
+        expect(namespaces()).not.toContain('rblb3-srv')
+      },
+      6 * BOOT_MS,
     )
 
     it(

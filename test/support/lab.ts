@@ -48,6 +48,13 @@ export interface LabStatusJson {
     running: boolean
     stage: string
     console: string
+    timeline: {
+      stage: string | null
+      state: string
+      problem: string | null
+      milestones: Array<{ milestone: string; time: string; detail?: string }>
+      serverRestarts: string[]
+    }
   }>
 }
 
@@ -79,7 +86,7 @@ export function labFixture(o: { prefix: string; id: number; subnet: string }) {
         o.subnet,
         ...more,
       ),
-    status: () => JSON.parse(cli('lab', 'status', '--json')) as LabStatusJson,
+    status: (...more: string[]) => JSON.parse(cli('lab', 'status', '--json', ...more)) as LabStatusJson,
     console: (slot: number) => {
       const f = join(dataDir(), 'lab', 'consoles', `slot${String(slot).padStart(2, '0')}.log`)
       // eslint-disable-next-line no-control-regex

@@ -3,9 +3,11 @@
  * QEMU nodes on the client side (qemu.ts), all recorded in state.json (state.ts) before they exist.
  * Linux and root only. Every method reads the state file afresh: the CLI calls one method per process.
  */
-import { open, rm, writeFile } from 'node:fs/promises'
+import { open, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ensureDir } from '../inventory/durable-file'
+import { readLatestBoot } from '../boot/timeline/recorder'
+import { type LabTimeline, labTimeline } from './timeline'
 import type { Logger } from '../util/logger'
 import { RackbootError } from '../util/result'
 import { type IpRunner, checkPrefix, createLabNetwork, labNames, removeNamespaces } from './netns'
@@ -62,6 +64,10 @@ export interface LabUpOptions {
   subnet?: string
   /** Send IPv6 router advertisements on the lab link (ra.ts); off only to measure what they save. */
   ra?: boolean
+  /** Caps what the server sends to the nodes (tc tbf on the server's lab interface), e.g. to watch a slow link. */
+  rateMbit?: number
+  /** Start Rackboot's serve (default). Off: the wire only, for a benchmark that runs another stack there. */
+  serve?: boolean
   /** Seconds to wait for `serve` to print its ready line. */
   serveTimeoutS?: number
 }
@@ -76,6 +82,8 @@ export interface LabNodeStatus {
   stage: string
   lastLine: string
   console: string
+  /** The node's boot since its last power-on: server events plus console markers (lab/timeline.ts). */
+  timeline: LabTimeline
 }
 
 export interface LabUp {
@@ -222,7 +230,28 @@ export class Lab {
           },
         },
       )
-      const ready = await this.startServe(state, net.pool, u.serveTimeoutS ?? 60)
+      if (u.rateMbit !== undefined)
+        // Inside the lab's own namespace, on its own interface: gone with the namespace.
+        await this.o.ip([
+          'netns',
+          'exec',
+          state.serverNamespace,
+          'tc',
+          'qdisc',
+          'add',
+          'dev',
+          state.serverInterface,
+          'root',
+          'tbf',
+          'rate',
+          `${u.rateMbit}mbit`,
+          'burst',
+          '64kb',
+          'latency',
+          '500ms',
+        ])
+      await writeFile(state.serveLog, '', { mode: 0o600 })
+      const ready = u.serve === false ? {} : await this.startServe(state, net.pool, u.serveTimeoutS ?? 60)
       if (u.ra !== false) await this.startRaSender(state)
       return { state, ready }
     } catch (e) {
@@ -239,11 +268,12 @@ export class Lab {
     pool: string,
     timeoutS: number,
   ): Promise<Record<string, unknown>> {
-    await writeFile(state.serveLog, '', { mode: 0o600 })
     const [cmd, ...pre] = this.o.selfCommand
     if (!cmd) throw new RackbootError('lab: no command to start serve with', 'lab-serve')
     const args = [...pre, 'serve', '--interface', state.serverInterface, '--dhcp-mode', 'server']
     args.push('--data-dir', this.o.dataDir, '--pool', pool)
+    // A restart appends to the same log: only a ready line after this offset is this serve's.
+    const from = (await stat(state.serveLog).catch(() => null))?.size ?? 0
     const child = spawnInNamespace(state.serverNamespace, cmd, args, state.serveLog)
     const pid = child.pid
     const marker = `serve --interface ${state.serverInterface}`
@@ -251,7 +281,7 @@ export class Lab {
     await writeLabState(this.o.dataDir, state)
     // Bounded: timeoutS seconds in 200 ms steps.
     for (let i = 0; i < timeoutS * 5; i++) {
-      const log = await readTail(state.serveLog, 256 * 1024)
+      const log = await readFrom(state.serveLog, from, 1024 * 1024)
       const m = /^rackboot ready (\{.*\})$/m.exec(log)
       if (m) return JSON.parse(m[1]!) as Record<string, unknown>
       if (!(await processMatches(pid, marker)))
@@ -290,6 +320,20 @@ export class Lab {
     throw new RackbootError(`lab: the RA sender did not start in 20 s; see ${log}`, 'lab-ra')
   }
 
+  /**
+   * Stops the lab's serve and starts it again on the same data dir and interface (the nodes keep running):
+   * the fault "server restarted while nodes boot". Returns the new serve's ready line.
+   */
+  async restartServe(serveTimeoutS = 60): Promise<Record<string, unknown>> {
+    const state = await this.requireState()
+    for (const p of state.processes.filter((q) => q.role === 'serve')) await stopProcess(p.pid, p.marker)
+    state.processes = state.processes.filter((p) => p.role !== 'serve')
+    await writeLabState(this.o.dataDir, state)
+    const net = parseLabSubnet(state.subnet)
+    if (typeof net === 'string') throw new RackbootError(net, 'lab-state')
+    return this.startServe(state, net.pool, serveTimeoutS)
+  }
+
   /** Starts the QEMU nodes that are not running, in slot order, `intervalS` apart. Returns the slots started. */
   async powerOn(target: number | 'all', intervalS = 0): Promise<number[]> {
     const state = await this.requireState()
@@ -301,7 +345,13 @@ export class Lab {
       await writeFile(node.console, '', { mode: 0o600 })
       state.processes = state.processes.filter((p) => !(p.role === 'qemu' && p.slot === node.slot))
       const { pid } = spawnInNamespace(state.clientNamespace, QEMU, qemuArgs(node), `${node.console}.qemu`)
-      state.processes.push({ role: 'qemu', pid, marker: `ifname=${node.tap},`, slot: node.slot })
+      state.processes.push({
+        role: 'qemu',
+        pid,
+        marker: `ifname=${node.tap},`,
+        slot: node.slot,
+        startedAt: new Date().toISOString(),
+      })
       await writeLabState(this.o.dataDir, state)
       started.push(node.slot)
     }
@@ -325,13 +375,25 @@ export class Lab {
     return stopped
   }
 
-  async status(): Promise<{ state: LabState; serveRunning: boolean; nodes: LabNodeStatus[] }> {
+  /** `stallS`: seconds without a boot event before a node that is not up shows as stalled. */
+  async status(stallS = 180): Promise<{ state: LabState; serveRunning: boolean; nodes: LabNodeStatus[] }> {
     const state = await this.requireState()
     const serve = state.processes.find((p) => p.role === 'serve')
     const nodes: LabNodeStatus[] = []
     for (const n of state.nodes) {
       const pid = await this.runningPid(state, n.slot)
-      const summary = consoleSummary(await readTail(n.console, 64 * 1024))
+      const text = await readTail(n.console, 256 * 1024)
+      const summary = consoleSummary(text)
+      const changed = await stat(n.console).catch(() => null)
+      const timeline = labTimeline({
+        boot: await readLatestBoot(join(this.o.dataDir, 'timelines'), n.mac),
+        console: text,
+        poweredOnAt: state.processes.find((p) => p.role === 'qemu' && p.slot === n.slot)?.startedAt ?? null,
+        running: pid !== null,
+        now: Date.now(),
+        stallMs: stallS * 1000,
+        consoleChangedAt: changed ? changed.mtime.toISOString() : null,
+      })
       nodes.push({
         slot: n.slot,
         name: n.name,
@@ -342,6 +404,7 @@ export class Lab {
         stage: summary.stage,
         lastLine: summary.lastLine,
         console: n.console,
+        timeline,
       })
     }
     return { state, serveRunning: serve ? await processMatches(serve.pid, serve.marker) : false, nodes }
@@ -376,6 +439,23 @@ export class Lab {
     for (const p of state.processes)
       if (p.role === 'qemu' && p.slot === slot && (await processMatches(p.pid, p.marker))) return p.pid
     return null
+  }
+}
+
+/** Up to `max` bytes of a file from offset `start`, as text; '' when it does not exist. */
+async function readFrom(file: string, start: number, max: number): Promise<string> {
+  let handle
+  try {
+    handle = await open(file, 'r')
+  } catch {
+    return ''
+  }
+  try {
+    const buf = Buffer.alloc(max)
+    const { bytesRead } = await handle.read(buf, 0, max, start)
+    return buf.subarray(0, bytesRead).toString('latin1')
+  } finally {
+    await handle.close()
   }
 }
 

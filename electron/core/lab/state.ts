@@ -37,6 +37,8 @@ const processSchema = z.object({
   pid: z.number().int().positive(),
   marker: z.string().min(1),
   slot: z.number().int().optional(),
+  /** When it was spawned (ISO): a QEMU's power-on, the start of its boot timeline. */
+  startedAt: z.string().optional(),
 })
 export type LabProcess = z.infer<typeof processSchema>
 

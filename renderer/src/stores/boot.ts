@@ -1,7 +1,7 @@
 /**
- * Boot progress per node, from `boot/event`. The core keeps no event history for the UI: this store keeps
- * the last BOOT_EVENTS_KEPT events per node (or per MAC while the node is unknown), from the moment the app
- * connected. After a reload the dashboard starts again from the node states of `nodes/list`.
+ * Boot progress per node, from `boot/event`: the last BOOT_EVENTS_KEPT events per node (or per MAC while the
+ * node is unknown). A node this window has not seen boot yet is seeded from the core's saved timeline of its
+ * newest boot (`nodes/timeline`), so a reload or a late window still shows where each node got to.
  */
 import { defineStore } from 'pinia'
 import { shallowRef } from 'vue'
@@ -46,5 +46,21 @@ export const useBootStore = defineStore('boot', () => {
     }
   }
   const clear = () => (log.value = new Map())
-  return { log, start, clear }
+  /** Asked once per node name per store: a node with no saved boot is not asked again on every change. */
+  const seeded = new Set<string>()
+  async function seed(names: readonly string[]): Promise<void> {
+    for (const node of names) {
+      if (seeded.has(node) || log.value.has(node)) continue
+      seeded.add(node)
+      try {
+        const [newest] = await client.call('nodes/timeline', { node, limit: 1 })
+        // Live events that arrived meanwhile are newer: they win.
+        if (newest && !log.value.has(node))
+          log.value = new Map(log.value).set(node, newest.events.slice(-BOOT_EVENTS_KEPT))
+      } catch {
+        // A core without saved timelines (or a node removed meanwhile): live events still fill the log.
+      }
+    }
+  }
+  return { log, start, clear, seed }
 })

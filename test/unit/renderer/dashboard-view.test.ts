@@ -142,8 +142,37 @@ describe('DashboardView', () => {
     expect(click).toHaveBeenCalledOnce()
   })
 
-  it('says that history restarts after a reload', async () => {
-    wrapper = await mountWith(DashboardView, client())
-    expect(wrapper.get('[data-test="history-note"]').text()).toContain('After a reload')
+  it("after a reload, shows each node's newest boot as the core saved it (nodes/timeline)", async () => {
+    const saved = [ev({ step: 'discover' }), ev({ step: 'ack' }), ev({ stage: 'ipxe', step: 'done' })]
+    const c = client().answer('nodes/timeline', async () => [
+      {
+        version: 1 as const,
+        id: '52-54-00-00-01-01/2026-11-26T10:00:00.000Z',
+        mac: M1,
+        node: 'node01',
+        startedAt: saved[0]!.time,
+        updatedAt: saved[2]!.time,
+        clientType: 'iPXE',
+        ip: '198.18.0.11',
+        milestones: [],
+        serverRestarts: [],
+        events: saved,
+        transfers: {},
+        state: 'running' as const,
+        stage: 'ipxe-script' as const,
+        problem: null,
+      },
+    ])
+    wrapper = await mountWith(DashboardView, c)
+    await flushPromises()
+    expect(callsTo(c, 'nodes/timeline').map((x) => x.request)).toEqual([
+      { node: 'node01', limit: 1 },
+      { node: 'node02', limit: 1 },
+      { node: 'gpu01', limit: 1 },
+    ])
+    expect(cell(wrapper, 'node01', 'dhcp')).toBe('done')
+    expect(cell(wrapper, 'node01', 'ipxe')).toBe('done')
+    expect(cell(wrapper, 'node01', 'kernel')).toBe('pending')
+    expect(wrapper.get('[data-test="history-note"]').text()).toContain('rackboot nodes timeline')
   })
 })

@@ -64,8 +64,12 @@ export interface BootView extends BootRecord {
 export const MAX_EVENTS = 200
 
 const PXE_CLIENTS = new Set(['BIOS PXE', 'UEFI PXE', 'iPXE', 'HTTPBoot', 'PXE (other)'])
-/** Milestones after which a firmware DISCOVER means the machine started over (reset, power cycle). */
+/**
+ * Milestones after which a firmware or iPXE DISCOVER means the machine started over (reset, power cycle):
+ * once iPXE runs its script nothing in a boot asks DHCP as PXE again (its retries and waits re-fetch over HTTP).
+ */
 const PAST_FIRMWARE = new Set<Milestone>([
+  'ipxe-script',
   'kernel',
   'image',
   'overlays',
@@ -143,8 +147,10 @@ export function applyEvent(r: BootRecord, e: BootEvent): boolean {
   if (e.node) r.node = e.node
   if (!r.clientType && e.clientType) r.clientType = e.clientType
   if (e.ip && (e.step === 'ack' || r.ip === null)) r.ip = e.ip
+  // The first bytes of a stage are saved at once: a machine that dies right after shows where it was.
+  const started = e.bytes !== undefined && !(e.stage in r.transfers)
   if (e.bytes !== undefined) r.transfers[e.stage] = { bytes: e.bytes, total: e.total ?? null }
-  if (e.step === 'progress' || e.step === 'heartbeat') return false
+  if (e.step === 'progress' || e.step === 'heartbeat') return started
   r.events.push(e)
   if (r.events.length > MAX_EVENTS) r.events.splice(0, r.events.length - MAX_EVENTS)
   const m = milestoneOf(e)
@@ -153,6 +159,7 @@ export function applyEvent(r: BootRecord, e: BootEvent): boolean {
 }
 
 const NEXT: Partial<Record<Milestone | 'none', string>> = {
+  'power-on': 'no DHCP DISCOVER reached the server: is it running, on the interface the node is wired to?',
   none: 'no DHCP answer: is the MAC planned, or capture on? (unknown MACs get no offer otherwise)',
   'dhcp-discover': 'DISCOVERs but no lease: is the MAC planned, capture on, the pool not full?',
   'dhcp-ack': 'leased but fetched no boot file: check TFTP/HTTP reach the node (rackboot doctor)',
