@@ -32,6 +32,11 @@ export interface StormClientsConfig {
   /** Multiplies every firmware timeout (1 = real firmware; tests never go below 1). */
   timeScale?: number
   seed?: number
+  /**
+   * Also send `count` DISCOVERs from random MACs (each MAC once, never answered), as a broken switch or a
+   * hostile host would, at about `perSecond`; `pxe` = with PXE ROM options, else as a plain DHCP client.
+   */
+  flood?: { count: number; pxe: boolean; perSecond: number }
 }
 
 export interface StormDeps {
@@ -71,6 +76,7 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
   const timer = setTimeout(() => deadline.abort(), cfg.deadlineMs)
   const started = Date.now()
   try {
+    const flood = cfg.flood ? wire.flood(cfg.flood, deadline.signal) : Promise.resolve(0)
     const results = await Promise.all(
       cfg.nodes.map(async (n, i) => {
         await sleep(random() * cfg.startSpreadMs, deadline.signal)
@@ -79,7 +85,8 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
         return r
       }),
     )
-    return summarize(results, Date.now() - started, wire.stats())
+    const summary = summarize(results, Date.now() - started, wire.stats())
+    return { ...summary, floodSent: await flood }
   } finally {
     clearTimeout(timer)
   }
