@@ -341,6 +341,8 @@ export class StormRig {
         reject(new RackbootError(`storm clients exited ${code}: ${err.slice(-4000)}`, 'storm-clients'))
       }),
     )
+    // A test that fails before awaiting `done` kills the clients: that rejection is not an unhandled one.
+    done.catch(() => undefined)
     return { pid: child.pid ?? -1, done, kill: () => child.pid !== undefined && killGroup(child.pid) }
   }
 

@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { setMaxListeners } from 'node:events'
 import type { Socket } from 'node:dgram'
 import { dhcpWire, type DhcpLease } from './dhcp-client'
 import { FIRMWARE, type SimFirmware } from './firmware'
@@ -73,6 +74,8 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
     return p
   }
   const deadline = new AbortController()
+  // Every node's waits listen on this one signal: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, deadline.signal)
   const timer = setTimeout(() => deadline.abort(), cfg.deadlineMs)
   const started = Date.now()
   try {
