@@ -45,7 +45,8 @@ export interface InterfaceInfo {
 
 /** What the boot stack is doing right now; shown in the status bar. */
 export interface StackStatus {
-  state: 'stopped' | 'starting' | 'running' | 'stopping' | 'failed'
+  /** interface-down: the boot interface lost its link or address; sockets closed, resumes by itself when back. */
+  state: 'stopped' | 'starting' | 'running' | 'stopping' | 'failed' | 'interface-down'
   interface: string | null
   dhcp: {
     mode: DhcpMode

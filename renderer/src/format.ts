@@ -13,6 +13,7 @@ export const stackStateLabel: Record<StackStatus['state'], string> = {
   running: 'Running',
   stopping: 'Stopping…',
   failed: 'Failed',
+  'interface-down': 'Interface down, waiting',
 }
 
 export function rackPosition(rack: string | null, slot: number | null): string {

@@ -7,7 +7,12 @@ import type { StackCounters, StackStatus } from '../../ipc/contract'
 import type { DhcpMode } from '../inventory/schema'
 import type { Logger } from '../util/logger'
 import { RackbootError, errorMessage } from '../util/result'
-import { chooseBootInterface, listInterfaces, type InterfaceSource } from '../net/interfaces'
+import {
+  chooseBootInterface,
+  listInterfaces,
+  systemInterfaceSource,
+  type InterfaceSource,
+} from '../net/interfaces'
 import { describeOtherServers, probeInterface } from '../net/rogue-dhcp'
 import { startTftpServer, type TftpServer } from './tftp/server'
 import type { TftpEvent } from './tftp/session'
@@ -55,6 +60,8 @@ export interface SupervisorDeps {
     /** How long the rogue-DHCP probe listens before DHCP starts; 0 skips it. Default 3000. */
     probeMs?: number
   }
+  /** How often the boot interface's link and address are checked while serving on one; 0 = never. Default 1000. */
+  interfaceWatchMs?: number
 }
 
 const TFTP_PORT = 69
@@ -71,6 +78,8 @@ export class Supervisor {
   private http: ProvisioningServer | null = null
   private dhcp: DhcpServer | null = null
   private journal: LeaseJournal | null = null
+  /** The interface watch (see watchInterface); cleared by stop(). */
+  private watch: NodeJS.Timeout | null = null
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -81,8 +90,26 @@ export class Supervisor {
   async start(config: StackConfig): Promise<StackStatus> {
     if (this.current.state === 'running' || this.current.state === 'starting')
       throw new RackbootError('the boot stack is already running; stop it first', 'conflict')
+    this.stopWatch()
     this.set({ ...stoppedStatus(config.interface, config.dhcpMode), state: 'starting' })
     try {
+      const status = await this.open(config, false)
+      this.watchInterface(config)
+      return status
+    } catch (e) {
+      await this.closeAll()
+      this.set({
+        ...stoppedStatus(config.interface, config.dhcpMode),
+        state: 'failed',
+        error: errorMessage(e),
+      })
+      throw e
+    }
+  }
+
+  /** Binds every service on the configured interface; `resume` skips the rogue-DHCP probe (done at start). */
+  private async open(config: StackConfig, resume: boolean): Promise<StackStatus> {
+    {
       let host = '127.0.0.1'
       let nicAddress: { address: string; network: string } | null = null
       if (config.interface !== null) {
@@ -115,7 +142,9 @@ export class Supervisor {
       // DHCP last: nobody is told where to boot from before TFTP and HTTP listen.
       let otherServers: OtherDhcpServer[] | undefined
       if (config.dhcpMode !== 'off' && config.interface !== null && nicAddress !== null) {
-        otherServers = await this.probe(config.dhcpMode, config.interface)
+        otherServers = resume
+          ? this.current.dhcp.otherServers
+          : await this.probe(config.dhcpMode, config.interface)
         this.dhcp = await this.startDhcp(config.dhcpMode, config.interface, nicAddress, roots)
       }
       this.set({
@@ -133,18 +162,11 @@ export class Supervisor {
         error: null,
       })
       return this.current
-    } catch (e) {
-      await this.closeAll()
-      this.set({
-        ...stoppedStatus(config.interface, config.dhcpMode),
-        state: 'failed',
-        error: errorMessage(e),
-      })
-      throw e
     }
   }
 
   async stop(): Promise<void> {
+    this.stopWatch()
     if (this.current.state === 'stopped') return
     this.set({ ...this.current, state: 'stopping' })
     await this.closeAll()
@@ -328,6 +350,73 @@ export class Supervisor {
       bytes: e.bytes,
       total: e.total,
     })
+  }
+
+  /**
+   * Polls the boot interface (netlink is not reachable from Node): operstate in sysfs and its IPv4 address.
+   * Link down, address gone or changed, or the interface vanished: every socket closes and the status says
+   * `interface-down` with the reason; once it is back (up with an IPv4), the services bind again, on the
+   * address it has then, without a restart. One poll at a time; the timer is owned and cleared by stop().
+   */
+  private watchInterface(config: StackConfig): void {
+    const every = this.deps.interfaceWatchMs ?? 1000
+    const name = config.interface
+    if (name === null || every <= 0) return
+    const source = this.deps.interfaces ?? systemInterfaceSource
+    const tick = async () => {
+      const nic = (await listInterfaces(source).catch(() => [])).find((i) => i.name === name)
+      const operstate = await source.sysfs(name, 'operstate')
+      // Node's interface list (libuv) leaves out interfaces that are not up and running: sysfs tells why.
+      const problem =
+        operstate === null && !nic
+          ? `interface ${name} vanished`
+          : operstate !== null && operstate !== 'up' && operstate !== 'unknown'
+            ? `interface ${name} is ${operstate}`
+            : !nic?.ipv4
+              ? `interface ${name} has no IPv4 address`
+              : null
+      if (this.current.state === 'running') {
+        const bound = this.http?.address.host
+        const moved = problem === null && nic?.ipv4 && bound && nic.ipv4.address !== bound
+        if (problem === null && !moved) return
+        const why = problem ?? `interface ${name} changed address from ${bound} to ${nic?.ipv4?.address}`
+        this.deps.logger.warn(`${why}: the boot stack stops answering until it is back`)
+        await this.closeAll()
+        this.set({
+          ...stoppedStatus(name, config.dhcpMode),
+          state: 'interface-down',
+          error: `${why}; waiting for it to come back`,
+        })
+      } else if (this.current.state === 'interface-down' && problem === null) {
+        try {
+          await this.open(config, true)
+          // stop() ran while we were binding: it closed what existed then, not what this just opened.
+          if (this.watch === null) return void (await this.closeAll())
+          this.deps.logger.info(`interface ${name} is back: the boot stack answers again`)
+        } catch (e) {
+          await this.closeAll()
+          this.set({
+            ...this.current,
+            state: 'interface-down',
+            error: `${name} is back but the stack could not bind: ${errorMessage(e)}`,
+          })
+        }
+      }
+    }
+    const schedule = () => {
+      this.watch = setTimeout(() => {
+        void tick()
+          .catch((e: unknown) => this.deps.logger.warn(`interface watch on ${name}: ${errorMessage(e)}`))
+          .finally(() => this.watch !== null && schedule())
+      }, every)
+      this.watch.unref()
+    }
+    schedule()
+  }
+
+  private stopWatch(): void {
+    if (this.watch) clearTimeout(this.watch)
+    this.watch = null
   }
 
   private async closeAll(): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type DhcpPacket,
 } from '../boot/dhcp/packet'
 import { DhcpMessageType } from '../boot/dhcp/options'
-import { stageOptions, type FirmwareStage } from './firmware'
+import { FIRMWARE, stageOptions, type FirmwareStage } from './firmware'
 
 export interface DhcpLease {
   ip: string
@@ -38,6 +38,8 @@ export interface DhcpWire {
     signal: AbortSignal,
   ): Promise<DhcpLease | null>
   stats(): { sent: number; received: number; unmatched: number; malformed: number }
+  /** Sends `count` DISCOVERs, each from a new random MAC; resolves with how many went out. */
+  flood(o: { count: number; pxe: boolean; perSecond: number }, signal: AbortSignal): Promise<number>
 }
 
 export function dhcpWire(socket: Socket, random: () => number, scale = 1): DhcpWire {
@@ -84,6 +86,44 @@ export function dhcpWire(socket: Socket, random: () => number, scale = 1): DhcpW
 
   return {
     stats: () => ({ ...counts }),
+    async flood(o, signal) {
+      const batch = 50
+      let sent = 0
+      while (sent < o.count && !signal.aborted) {
+        for (let k = 0; k < batch && sent < o.count; k++, sent++) {
+          // Locally administered unicast MACs (02:…), distinct from the storm's 02:52:53:… nodes.
+          const chaddr = Uint8Array.of(0x06, ...Array.from({ length: 5 }, () => Math.floor(random() * 256)))
+          const options: DhcpPacket['options'] = o.pxe
+            ? stageOptions(FIRMWARE.bios.rom, 'discover', new Uint8Array(16))
+            : {
+                messageType: DhcpMessageType.Discover,
+                vendorClassId: 'udhcp 1.35.0',
+                parameterRequestList: [1, 3, 6, 12, 15, 28, 42],
+              }
+          void send(
+            encodePacket({
+              op: BootOp.Request,
+              htype: 1,
+              hlen: 6,
+              hops: 0,
+              xid: (random() * 0x1_0000_0000) >>> 0,
+              secs: 0,
+              flags: BROADCAST_FLAG,
+              ciaddr: '0.0.0.0',
+              yiaddr: '0.0.0.0',
+              siaddr: '0.0.0.0',
+              giaddr: '0.0.0.0',
+              chaddr,
+              sname: '',
+              file: '',
+              options,
+            }),
+          )
+        }
+        await new Promise((r) => setTimeout(r, (1000 * batch) / o.perSecond))
+      }
+      return sent
+    },
     async acquire(chaddr, uuid, stage, signal) {
       const mac = clientMac({ htype: 1, hlen: 6, chaddr })!
       const xid = (random() * 0x1_0000_0000) >>> 0

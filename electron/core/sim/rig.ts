@@ -54,6 +54,10 @@ export interface StormPlan {
    * 'capture': planned slots without MACs, capture mode assigns them as the storm's DISCOVERs arrive.
    */
   inventory: 'known' | 'capture'
+  /** Extra planned slots without MACs after the storm's nodes (what capture mode would fill). Default 0. */
+  spareSlots?: number
+  /** Capture guard window; default 0 (a storm powers on together: every DISCOVER takes the next slot). */
+  captureGuardSeconds?: number
 }
 
 export interface Serve {
@@ -250,10 +254,11 @@ export class StormRig {
         )
       }
       await call('settings/update', {
-        captureGuardSeconds: 0,
+        captureGuardSeconds: plan.captureGuardSeconds ?? 0,
         subnet: `${intToIp(this.network)}/${this.prefixLen}`,
       })
-      const racks = Math.ceil(this.nodes.length / 60)
+      const spares = Array.from({ length: plan.spareSlots ?? 0 }, (_, k) => this.nodes.length + k)
+      const racks = Math.ceil((this.nodes.length + spares.length) / 60)
       for (let r = 0; r < racks; r++) await call('racks/upsert', { name: `storm-r${r + 1}`, heightU: 60 })
       // Prepared once, served twice (the bench's second server): nodes already there stay as they are.
       const existing = new Set(core.repo.listNodes().map((n) => n.name))
@@ -266,6 +271,15 @@ export class StormRig {
             rack: `storm-r${Math.floor(i / 60) + 1}`,
             slot: (i % 60) + 1,
             ...(plan.inventory === 'known' ? { mac: n.mac } : {}),
+          })
+      for (const i of spares)
+        if (!existing.has(`spare${String(i + 1).padStart(3, '0')}`))
+          await call('nodes/add', {
+            name: `spare${String(i + 1).padStart(3, '0')}`,
+            ip: intToIp(this.network + 256 + 10 + i),
+            image,
+            rack: `storm-r${Math.floor(i / 60) + 1}`,
+            slot: (i % 60) + 1,
           })
       for (const kind of ['kernel', 'image', 'modules'] as const) {
         const p = core.images.artifactPath(image, kind)
@@ -327,6 +341,8 @@ export class StormRig {
         reject(new RackbootError(`storm clients exited ${code}: ${err.slice(-4000)}`, 'storm-clients'))
       }),
     )
+    // A test that fails before awaiting `done` kills the clients: that rejection is not an unhandled one.
+    done.catch(() => undefined)
     return { pid: child.pid ?? -1, done, kill: () => child.pid !== undefined && killGroup(child.pid) }
   }
 

@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { setMaxListeners } from 'node:events'
 import type { Socket } from 'node:dgram'
 import { dhcpWire, type DhcpLease } from './dhcp-client'
 import { FIRMWARE, type SimFirmware } from './firmware'
@@ -32,6 +33,11 @@ export interface StormClientsConfig {
   /** Multiplies every firmware timeout (1 = real firmware; tests never go below 1). */
   timeScale?: number
   seed?: number
+  /**
+   * Also send `count` DISCOVERs from random MACs (each MAC once, never answered), as a broken switch or a
+   * hostile host would, at about `perSecond`; `pxe` = with PXE ROM options, else as a plain DHCP client.
+   */
+  flood?: { count: number; pxe: boolean; perSecond: number }
 }
 
 export interface StormDeps {
@@ -68,9 +74,12 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
     return p
   }
   const deadline = new AbortController()
+  // Every node's waits listen on this one signal: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, deadline.signal)
   const timer = setTimeout(() => deadline.abort(), cfg.deadlineMs)
   const started = Date.now()
   try {
+    const flood = cfg.flood ? wire.flood(cfg.flood, deadline.signal) : Promise.resolve(0)
     const results = await Promise.all(
       cfg.nodes.map(async (n, i) => {
         await sleep(random() * cfg.startSpreadMs, deadline.signal)
@@ -79,7 +88,8 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
         return r
       }),
     )
-    return summarize(results, Date.now() - started, wire.stats())
+    const summary = summarize(results, Date.now() - started, wire.stats())
+    return { ...summary, floodSent: await flood }
   } finally {
     clearTimeout(timer)
   }

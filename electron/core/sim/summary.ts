@@ -44,6 +44,8 @@ export interface StormSummary {
   /** The first errors of failed nodes (at most 20), `mac: error`. */
   failures: string[]
   leases: Array<{ mac: string; ip: string | null }>
+  /** DISCOVERs of the random-MAC flood sent alongside (absent without one). */
+  floodSent?: number
 }
 
 /** Nearest-rank percentile of sorted values. */

@@ -65,19 +65,27 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
     let silent = 0
     let timer: NodeJS.Timeout | null = null
     let finished = false
+    /** Sends not yet handed to the kernel: closing before they are would drop the final ACK (or ERROR 8). */
+    let inflight = 0
+    const tx = (b: Buffer, port: number, address: string) => {
+      inflight++
+      socket.send(b, port, address, () => {
+        if (--inflight === 0 && finished) socket.close()
+      })
+    }
     const finish = (r: AttemptResult) => {
       if (finished) return
       finished = true
       if (timer) clearTimeout(timer)
       o.signal.removeEventListener('abort', onAbort)
-      socket.close()
+      if (inflight === 0) socket.close()
       resolve(r)
     }
     const onAbort = () => finish({ ok: false, error: 'aborted' })
     o.signal.addEventListener('abort', onAbort)
     const send = (b: Buffer) => {
       lastSent = b
-      socket.send(b, server?.port ?? o.port, server?.address ?? o.server)
+      tx(b, server?.port ?? o.port, server?.address ?? o.server)
     }
     const arm = () => {
       if (timer) clearTimeout(timer)
@@ -90,7 +98,7 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
     socket.on('error', (e) => finish({ ok: false, error: e.message }))
     socket.on('message', (buf, rinfo) => {
       if (server && (rinfo.port !== server.port || rinfo.address !== server.address)) {
-        socket.send(
+        tx(
           encodeTftp({ op: 'error', code: TFTP_ERROR.unknownTid, message: 'unknown TID' }),
           rinfo.port,
           rinfo.address,
@@ -106,7 +114,7 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
         if (expected !== 1) return
         silent = 0
         if (abortAfterOack) {
-          socket.send(
+          tx(
             encodeTftp({ op: 'error', code: TFTP_ERROR.optionNegotiation, message: 'tsize read' }),
             server.port,
             server.address,
@@ -129,7 +137,7 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
         arm()
       } else if (p.block === (expected - 1) % 65536) {
         // A retransmitted block we already have: our ACK was lost; re-ACK it (once per duplicate).
-        socket.send(encodeTftp({ op: 'ack', block: p.block }), server.port, server.address)
+        tx(encodeTftp({ op: 'ack', block: p.block }), server.port, server.address)
       }
     })
     socket.bind({ address: o.localAddress, port: 0 }, () => {

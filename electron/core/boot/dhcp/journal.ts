@@ -84,6 +84,8 @@ export class LeaseJournal {
   private writing: Promise<void> | null = null
   private linesSinceCompact = 0
   private closed = false
+  /** Bytes of whole lines in the file: a failed append is cut back to this, so no torn line stays mid-file. */
+  private size = 0
 
   private constructor(
     private readonly file: string,
@@ -122,6 +124,7 @@ export class LeaseJournal {
     const handle = await open(file, 'a', 0o600)
     let liveFn: () => Iterable<LeaseEntry> = () => kept
     const journal = new LeaseJournal(file, handle, () => liveFn(), logger)
+    journal.size = (await handle.stat()).size
     return { journal, entries: kept, setLive: (fn) => (liveFn = fn) }
   }
 
@@ -148,12 +151,20 @@ export class LeaseJournal {
       const waiters = this.waiters
       this.pending = []
       this.waiters = []
+      const text = lines.join('')
+      const bytes = Buffer.byteLength(text)
       try {
-        await this.handle.write(lines.join(''))
+        // A full disk can take part of a write and refuse the rest: that is a failure, not a short success.
+        const { bytesWritten } = await this.handle.write(text)
+        if (bytesWritten !== bytes)
+          throw new Error(`short write, ${bytesWritten} of ${bytes} bytes (disk full?)`)
         await this.handle.datasync()
+        this.size += bytes
         this.linesSinceCompact += lines.length
         for (const w of waiters) w.resolve()
       } catch (e) {
+        // Cut the partial line off; the next append (O_APPEND) then starts a line of its own.
+        await this.handle.truncate(this.size).catch(() => undefined)
         const err = new RackbootError(
           `cannot write the lease journal ${this.file}: ${errorMessage(e)}; no lease is acknowledged until it can`,
         )
@@ -179,6 +190,7 @@ export class LeaseJournal {
       )
     } finally {
       this.handle = await open(this.file, 'a', 0o600)
+      this.size = (await this.handle.stat()).size
     }
   }
 
