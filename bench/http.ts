@@ -5,6 +5,7 @@
  * round is written out and sha256-checked. Rackboot's RSS is sampled from /proc during the runs.
  *
  *   npm run bench:http [-- --size-mib 1024] [-- --rounds 1] [-- --only rackboot,nginx] [-- --cpu-prof DIR]
+ *                      [-- --sendfile-threads N]
  */
 import {
   createWriteStream,
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    /** sendfile(2) threads of Rackboot's HTTP server (0 = stream through the main thread); unset: its default. */
+    'sendfile-threads': { type: 'string' },
     /** Whole-run deadline; cells not started by then are listed as skipped. */
     'budget-s': { type: 'string', default: '900' },
   },
@@ -80,7 +83,15 @@ const SERVERS: Server[] = [
     start: (net, webroot, _work, cleanup) =>
       startOurServer(
         net.srv,
-        ['--host', net.srvAddr, '--http-root', path.join(webroot, 'files'), '--http-port', String(PORT)],
+        [
+          '--host',
+          net.srvAddr,
+          '--http-root',
+          path.join(webroot, 'files'),
+          '--http-port',
+          String(PORT),
+          ...(args['sendfile-threads'] ? ['--sendfile-threads', args['sendfile-threads']] : []),
+        ],
         { cpuProfDir: args['cpu-prof'], cleanup },
       ),
   },

@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'max-transfers': { type: 'string', default: '256' },
     'http-root': { type: 'string' },
     'http-port': { type: 'string', default: '8080' },
+    /** Unset: the server's default. */
+    'sendfile-threads': { type: 'string' },
   },
 })
 
@@ -53,6 +55,7 @@ if (values['http-root']) {
     port: Number(values['http-port']),
     resolver: noNodes,
     filesRoot: values['http-root'],
+    ...(values['sendfile-threads'] ? { sendfileThreads: Number(values['sendfile-threads']) } : {}),
     logger: { ...logger, info: () => {} },
   })
   closers.push(() => http.close())

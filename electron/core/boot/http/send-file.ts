@@ -169,7 +169,7 @@ async function offloaded(
   onProgress: (bytes: number) => void,
 ): Promise<{ bytes: number; error: string | null } | null> {
   const socket = res.socket
-  if (!socket || socket.destroyed) return null
+  if (!socket || socket.destroyed || !pool.accepts(socket)) return null
   res.flushHeaders()
   // The header bytes must be in the kernel before another thread writes the body behind them.
   const flushed = await new Promise<boolean>((resolve) => socket.write('', (e) => resolve(!e)))
@@ -180,7 +180,7 @@ async function offloaded(
   const job = pool.send({ socket, fileFd: fd, start, count, onProgress })
   if (!job) {
     socket.destroy() // headers are out, the body cannot follow through this path any more
-    return { bytes: 0, error: 'no socket descriptor for sendfile' }
+    return { bytes: 0, error: 'sendfile could not take the body (dup failed or the server is closing)' }
   }
   const r = await job
   if (r.error !== null) {

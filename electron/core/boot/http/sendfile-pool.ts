@@ -30,8 +30,12 @@ export interface SendfileJob {
 }
 
 export interface SendfilePool {
+  /** Whether send() would take a body for this socket now; false also starts the threads if need be. */
+  accepts(socket: Socket): boolean
   /** Sends the range; resolves when done or failed. Returns null (nothing started) when the socket has no fd. */
   send(job: SendfileJob): Promise<SendfileResult> | null
+  /** Bodies handed to the threads so far. */
+  started(): number
   /** Ends every job (their sockets should be destroyed by the caller) and stops the threads. */
   close(): Promise<void>
 }
@@ -45,6 +49,7 @@ export interface SendfilePoolOptions {
 }
 
 type Out =
+  | { t: 'ready' }
   | { t: 'progress'; id: number; bytes: number }
   | { t: 'done'; id: number; bytes: number; error: string | null }
   | { t: 'stopped' }
@@ -59,6 +64,8 @@ interface Pending {
 
 interface Thread {
   worker: Worker
+  /** Until the thread has loaded libc, bodies are streamed as without a pool. */
+  ready: boolean
   jobs: number
   stopped: Promise<void>
 }
@@ -88,6 +95,7 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
   const pending = new Map<number, Pending>()
   let nextId = 1
   let closing: Promise<void> | null = null
+  let broken = false
 
   const settle = (id: number, r: SendfileResult) => {
     const p = pending.get(id)
@@ -101,9 +109,15 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
     const worker = new Worker(SENDFILE_WORKER_SOURCE, { eval: true, workerData: { koffi: koffiPath } })
     worker.unref() // an idle pool never keeps the process alive; close() ends it properly
     let markStopped: () => void = () => undefined
-    const thread: Thread = { worker, jobs: 0, stopped: new Promise((r) => (markStopped = r)) }
+    const thread: Thread = {
+      worker,
+      ready: false,
+      jobs: 0,
+      stopped: new Promise((r) => (markStopped = r)),
+    }
     worker.on('message', (m: Out) => {
-      if (m.t === 'progress') pending.get(m.id)?.onProgress(m.bytes)
+      if (m.t === 'ready') thread.ready = true
+      else if (m.t === 'progress') pending.get(m.id)?.onProgress(m.bytes)
       else if (m.t === 'done') {
         thread.jobs--
         settle(m.id, { bytes: m.bytes, error: m.error })
@@ -111,6 +125,8 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
     })
     const fail = (why: string) => {
       markStopped()
+      // A thread that never got ready (koffi not loadable there) is not started again: streaming it is.
+      if (!thread.ready) broken = true
       const i = threads.indexOf(thread)
       if (i >= 0) threads.splice(i, 1)
       // A dead thread's jobs never report: fail them so their sockets get destroyed. (Their dups stay open
@@ -123,9 +139,22 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
     return thread
   }
 
+  /** The least busy ready thread; null while none is (closing, not started yet, or unusable here). */
+  const pick = (): Thread | null => {
+    if (closing || broken) return null
+    // Threads start on the first large body; until one is ready, bodies stream as without a pool.
+    while (threads.length < count) spawn()
+    let best: Thread | null = null
+    for (const t of threads) if (t.ready && (!best || t.jobs < best.jobs)) best = t
+    return best
+  }
+
   return {
+    started: () => nextId - 1,
+    accepts: (socket) => socketFd(socket) !== undefined && pick() !== null,
     send(job) {
-      if (closing) return null
+      const thread = pick()
+      if (!thread) return null
       const sockFd = socketFd(job.socket)
       if (sockFd === undefined) return null
       const sock = dupfd(sockFd)
@@ -135,8 +164,6 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
         c.close(sock)
         return null
       }
-      const thread =
-        threads.length < count ? spawn() : threads.reduce((a, b) => (b.jobs < a.jobs ? b : a), threads[0]!)
       const id = nextId++
       thread.jobs++
       return new Promise<SendfileResult>((resolve) => {

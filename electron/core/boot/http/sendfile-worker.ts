@@ -11,7 +11,8 @@
  * returns to its event loop and sleeps until the next message.
  *
  * Messages in:  {t:'job', id, sock, file, start, count, progressMs, idleMs} | {t:'cancel', id} | {t:'stop'}
- * Messages out: {t:'progress', id, bytes} | {t:'done', id, bytes, error} | {t:'stopped'}
+ * Messages out: {t:'ready'} once libc is loaded | {t:'progress', id, bytes} | {t:'done', id, bytes, error}
+ *               | {t:'stopped'}
  */
 export const SENDFILE_WORKER_SOURCE = String.raw`
 'use strict'
@@ -118,4 +119,5 @@ parentPort.on('message', (m) => {
   take(m)
   pump()
 })
+parentPort.postMessage({ t: 'ready' })
 `

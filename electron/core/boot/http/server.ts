@@ -55,6 +55,7 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
     activeTransfers: 0,
     openConnections: 0,
     connectionsAccepted: 0,
+    sendfileBodies: 0,
   }
   const sockets = new Set<Socket>()
   let url = ''
@@ -162,7 +163,12 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
   return {
     address,
     url,
-    stats: () => ({ ...stats, statuses: { ...stats.statuses }, openConnections: sockets.size }),
+    stats: () => ({
+      ...stats,
+      statuses: { ...stats.statuses },
+      openConnections: sockets.size,
+      sendfileBodies: offload?.started() ?? 0,
+    }),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))

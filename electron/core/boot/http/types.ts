@@ -121,6 +121,8 @@ export interface ProvisioningStats {
   openConnections: number
   /** TCP connections accepted since start (fewer than requests when clients keep connections alive). */
   connectionsAccepted: number
+  /** Bodies sent by the sendfile threads rather than streamed through the main thread. */
+  sendfileBodies: number
 }
 
 export interface ProvisioningServer {
