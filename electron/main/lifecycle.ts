@@ -20,6 +20,7 @@ import type { AppLocation } from './app-location'
 import { IPC_EVENT } from '../ipc/contract'
 import { createFileOpener } from './open-file/file-opener'
 import { macsPathsFromArgv, readMacsFile } from './open-file/macs-file'
+import { startupFailureMessage } from './startup-message'
 
 /** How this process was started: file arguments (a `.macs` list double-clicked) come in through argv. */
 export interface LaunchContext {
@@ -38,6 +39,8 @@ export function runApp(
   launch: LaunchContext = { argv: process.argv, cwd: process.cwd() },
 ): Promise<boolean> {
   let host: CoreHost | null = null
+  // The same data dir as `rackboot serve`, so the CLI and the desktop app share one inventory.
+  const dataDir = defaultDataDir()
   let window: BrowserWindow | null = null
   const disposers: (() => void)[] = []
   let shutdown: Promise<void> | null = null
@@ -90,8 +93,6 @@ export function runApp(
 
   async function start(): Promise<void> {
     hardenSession(session.defaultSession, contentSecurityPolicy({ dev: location.dev }))
-    // The same data dir as `rackboot serve`, so the CLI and the desktop app share one inventory.
-    const dataDir = defaultDataDir()
     const opened = await openCoreHost({
       openLocal: () => openInProcess({ dataDir, logger, ipxeRoots: ipxeRoots() }),
       startElevated: (command) => startElevatedStack(command, { logger }),
@@ -149,7 +150,7 @@ export function runApp(
     .then(
       () => true,
       async (e: unknown) => {
-        const message = `Rackboot could not start: ${errorMessage(e)}`
+        const message = startupFailureMessage(e, dataDir)
         logger.error(message)
         dialog.showErrorBox('Rackboot', message)
         closed = true
