@@ -13,6 +13,7 @@ import { createMainWindow } from './window'
 import { isPermissionError } from './privilege/offer'
 import { offerElevationInApp } from './privilege/in-app'
 import { startElevatedStack } from './privilege/elevated-stack'
+import { startElevatedDetached } from './privilege/elevated-detached'
 import { openInProcess } from './backend/in-process'
 import { connectRemote } from './backend/remote'
 import { openCoreHost, type CoreHost } from './core-host'
@@ -95,7 +96,11 @@ export function runApp(
     hardenSession(session.defaultSession, contentSecurityPolicy({ dev: location.dev }))
     const opened = await openCoreHost({
       openLocal: () => openInProcess({ dataDir, logger, ipxeRoots: ipxeRoots() }),
-      startElevated: (command) => startElevatedStack(command, { logger }),
+      // Linux: pkexec keeps the stack on our pipe. Windows: UAC's PowerShell detaches it (elevated-detached.ts).
+      startElevated: (command) =>
+        process.platform === 'win32'
+          ? startElevatedDetached(command, { dataDir, logger })
+          : startElevatedStack(command, { logger }),
       connect: (stack, onLost) => connectRemote({ origin: stack.origin, token: stack.token, logger, onLost }),
       // The host also sends each notice to the window as an `app/notice` event.
       notify: (notice) => logger[notice.level](notice.message),
