@@ -110,8 +110,22 @@ export async function openCoreHost(deps: CoreHostDeps): Promise<{ host: CoreHost
       use(null)
       gap = 'waiting for the administrator prompt: the data dir is being handed to the elevated boot stack'
       // Releases the data dir lock; the store flushes every pending write first.
-      await own?.close()
-      const started = await deps.startElevated(command)
+      try {
+        await own?.close()
+      } catch (e) {
+        // The lock is released even so, but the last write did not reach the disk: do not hand over.
+        await reopenLocal(
+          `Rackboot could not save before handing the data to the elevated boot stack (${errorMessage(e)}); it kept its own core.`,
+          'error',
+        )
+        return 'failed'
+      }
+      let started: ElevatedStart
+      try {
+        started = await deps.startElevated(command)
+      } catch (e) {
+        started = { ok: false, reason: 'failed', message: errorMessage(e) }
+      }
       if (!started.ok) {
         deps.logger.warn(`elevated boot stack: ${started.message}`)
         await reopenLocal(

@@ -13,6 +13,7 @@ import { createMainWindow } from './window'
 import { isPermissionError } from './privilege/offer'
 import { offerElevationInApp } from './privilege/in-app'
 import { startElevatedStack } from './privilege/elevated-stack'
+import { startElevatedDetached } from './privilege/elevated-detached'
 import { openInProcess } from './backend/in-process'
 import { connectRemote } from './backend/remote'
 import { openCoreHost, type CoreHost } from './core-host'
@@ -20,6 +21,7 @@ import type { AppLocation } from './app-location'
 import { IPC_EVENT } from '../ipc/contract'
 import { createFileOpener } from './open-file/file-opener'
 import { macsPathsFromArgv, readMacsFile } from './open-file/macs-file'
+import { startupFailureMessage } from './startup-message'
 
 /** How this process was started: file arguments (a `.macs` list double-clicked) come in through argv. */
 export interface LaunchContext {
@@ -38,6 +40,8 @@ export function runApp(
   launch: LaunchContext = { argv: process.argv, cwd: process.cwd() },
 ): Promise<boolean> {
   let host: CoreHost | null = null
+  // The same data dir as `rackboot serve`, so the CLI and the desktop app share one inventory.
+  const dataDir = defaultDataDir()
   let window: BrowserWindow | null = null
   const disposers: (() => void)[] = []
   let shutdown: Promise<void> | null = null
@@ -90,11 +94,13 @@ export function runApp(
 
   async function start(): Promise<void> {
     hardenSession(session.defaultSession, contentSecurityPolicy({ dev: location.dev }))
-    // The same data dir as `rackboot serve`, so the CLI and the desktop app share one inventory.
-    const dataDir = defaultDataDir()
     const opened = await openCoreHost({
       openLocal: () => openInProcess({ dataDir, logger, ipxeRoots: ipxeRoots() }),
-      startElevated: (command) => startElevatedStack(command, { logger }),
+      // Linux: pkexec keeps the stack on our pipe. Windows: UAC's PowerShell detaches it (elevated-detached.ts).
+      startElevated: (command) =>
+        process.platform === 'win32'
+          ? startElevatedDetached(command, { dataDir, logger })
+          : startElevatedStack(command, { logger }),
       connect: (stack, onLost) => connectRemote({ origin: stack.origin, token: stack.token, logger, onLost }),
       // The host also sends each notice to the window as an `app/notice` event.
       notify: (notice) => logger[notice.level](notice.message),
@@ -149,7 +155,7 @@ export function runApp(
     .then(
       () => true,
       async (e: unknown) => {
-        const message = `Rackboot could not start: ${errorMessage(e)}`
+        const message = startupFailureMessage(e, dataDir)
         logger.error(message)
         dialog.showErrorBox('Rackboot', message)
         closed = true

@@ -15,6 +15,7 @@ import { openCoreHost, DENIED_MESSAGE, type CoreHost } from '../../electron/main
 import { openInProcess } from '../../electron/main/backend/in-process'
 import { connectRemote } from '../../electron/main/backend/remote'
 import { startElevatedStack } from '../../electron/main/privilege/elevated-stack'
+import { startElevatedDetached } from '../../electron/main/privilege/elevated-detached'
 import { linuxElevatedServe } from '../../electron/main/privilege/commands'
 import { BIN, cliScratch } from '../support/cli'
 
@@ -53,7 +54,19 @@ function elevationCommand(pkexec: string, dataDir: string) {
   return c.value
 }
 
-async function openHost(dataDir: string) {
+/** Like Windows' unelevated PowerShell: starts the stack detached and exits, or exits 1 as when UAC is declined. */
+function fakeUacLauncher(dir: string, behaviour: 'serve' | 'cancel'): string {
+  const file = join(dir, 'fake-uac')
+  const body =
+    behaviour === 'serve'
+      ? `node ${JSON.stringify(resolve(BIN))} serve "$@" --http-port 0 --tftp-port 0 --ui-port 0 >/dev/null 2>&1 &`
+      : 'echo "Start-Process : This command cannot be run due to the error: The operation was canceled by the user." >&2; exit 1'
+  writeFileSync(file, `#!/bin/sh\n${body}\nexit 0\n`)
+  chmodSync(file, 0o755)
+  return file
+}
+
+async function openHost(dataDir: string, how: 'pipe' | 'detached' = 'pipe') {
   const notices: AppNotice[] = []
   const events: string[] = []
   const { host } = await openCoreHost({
@@ -65,7 +78,15 @@ async function openHost(dataDir: string) {
         stack: { httpPort: 0, tftpPort: 0 },
         importDefaultImage: false,
       }),
-    startElevated: (command) => startElevatedStack(command, { logger: silentLogger, readyTimeoutMs: 60_000 }),
+    startElevated: (command) =>
+      how === 'pipe'
+        ? startElevatedStack(command, { logger: silentLogger, readyTimeoutMs: 60_000 })
+        : startElevatedDetached(command, {
+            dataDir,
+            logger: silentLogger,
+            readyTimeoutMs: 60_000,
+            pollMs: 50,
+          }),
     connect: (stack, onLost) =>
       connectRemote({ origin: stack.origin, token: stack.token, logger: silentLogger, onLost }),
     notify: () => {},
@@ -175,5 +196,47 @@ describe('hand-over to the elevated boot stack', () => {
     } finally {
       await host.close()
     }
+  })
+
+  describe('Windows: the prompt detaches the stack, which announces itself in rackboot.api.json', () => {
+    const serveArgs = (dataDir: string) => ['--interface', 'lo', '--dhcp-mode', 'off', '--data-dir', dataDir]
+
+    it('finds the stack by its handle, talks to it, and takes the data dir back when it dies', async () => {
+      const dir = tmp()
+      const dataDir = join(dir, 'data')
+      const { host, notices } = await openHost(dataDir, 'detached')
+      let stackPid = 0
+      try {
+        await call(host, 'nodes/add', { name: 'cn01', mac: '52:54:00:00:00:01' })
+        const command = { command: fakeUacLauncher(dir, 'serve'), args: serveArgs(dataDir) }
+        expect(await host.elevate(command)).toBe('elevated')
+        stackPid = lockPid(dataDir)
+        expect(stackPid).not.toBe(process.pid)
+        expect(await call(host, 'app/status', {})).toMatchObject({ headless: true })
+        await call(host, 'nodes/add', { name: 'cn02', mac: '52:54:00:00:00:02' })
+        process.kill(stackPid, 'SIGKILL')
+        await until('the window to reopen its core', () => host.kind() === 'in-process')
+        await host.settled()
+        expect(notices.at(-1)!.message).toContain('reopened its own core')
+        expect(await names(host)).toEqual(['cn01', 'cn02'])
+      } finally {
+        await host.close()
+        if (stackPid) expect(() => process.kill(stackPid, 0)).toThrow()
+      }
+    })
+
+    it('keeps its own core when UAC is declined', async () => {
+      const dir = tmp()
+      const dataDir = join(dir, 'data')
+      const { host, notices } = await openHost(dataDir, 'detached')
+      try {
+        const command = { command: fakeUacLauncher(dir, 'cancel'), args: serveArgs(dataDir) }
+        expect(await host.elevate(command)).toBe('denied')
+        expect(notices).toEqual([{ level: 'warn', message: DENIED_MESSAGE, coreSwitched: true }])
+        expect(lockPid(dataDir)).toBe(process.pid)
+      } finally {
+        await host.close()
+      }
+    })
   })
 })

@@ -3,7 +3,9 @@
  * hardening, one IPC handler with the sender check, the secure window, event forwarding, clean quit.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { missing } from '../support/env'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { IPC_EVENT, IPC_INVOKE, type CallResult, type Channel } from '../../electron/ipc/contract'
@@ -24,6 +26,7 @@ const fake = vi.hoisted(() => {
     }[],
     userData: '',
     quitCalls: 0,
+    errorBoxes: [] as string[],
     /** Resolved when the app really quits (the second quit(), after before-quit let it through). */
     onQuit: null as (() => void) | null,
     exitCode: null as number | null,
@@ -106,7 +109,7 @@ const fake = vi.hoisted(() => {
       },
     },
     shell: { openExternal: async () => {} },
-    dialog: { showErrorBox: () => {} },
+    dialog: { showErrorBox: (_title: string, message: string) => void state.errorBoxes.push(message) },
   }
   return { state, emit, electron }
 })
@@ -130,6 +133,7 @@ beforeEach(async () => {
   fake.state.windows.length = 0
   fake.state.quitCalls = 0
   fake.state.exitCode = null
+  fake.state.errorBoxes.length = 0
   fake.state.userData = await mkdtemp(join(tmpdir(), 'rackboot-main-'))
   // main opens the shared data dir (defaultDataDir), which RACKBOOT_DATA_DIR points here.
   process.env.RACKBOOT_DATA_DIR = fake.state.userData
@@ -221,6 +225,39 @@ describe('Electron main lifecycle', () => {
     expect(fake.state.exitCode).toBe(1)
     expect(fake.state.windows).toHaveLength(0)
   })
+
+  describe.skipIf(missing({ root: true, commands: ['mount', 'umount'] }) !== null)(
+    'read-only data dir',
+    () => {
+      it('says the disk is read-only and how to fix it, exits 1, and leaves the data untouched', async () => {
+        const mnt = join(fake.state.userData, 'ro')
+        await mkdir(mnt)
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt])
+        try {
+          const dataDir = join(mnt, 'data')
+          const { Rackboot } = await import('../../electron/core/rackboot')
+          const before = await Rackboot.open({ dataDir })
+          await before.handlers['nodes/add']({ name: 'cn01', mac: '52:54:00:00:00:01' })
+          await before.close()
+          const saved = await readFile(join(dataDir, 'db.json'), 'utf8')
+          execFileSync('mount', ['-o', 'remount,ro', mnt])
+          process.env.RACKBOOT_DATA_DIR = dataDir
+
+          expect(await runApp(location, silentLogger, { argv: ['rackboot'], cwd: '/' })).toBe(false)
+          expect(fake.state.exitCode).toBe(1)
+          expect(fake.state.errorBoxes).toHaveLength(1)
+          expect(fake.state.errorBoxes[0]).toMatch(
+            new RegExp(
+              `^Rackboot cannot start: its data dir ${dataDir} is on a read-only disk\\. Nothing in it was changed; remount`,
+            ),
+          )
+          expect(await readFile(join(dataDir, 'db.json'), 'utf8')).toBe(saved)
+        } finally {
+          execFileSync('umount', ['-l', mnt])
+        }
+      })
+    },
+  )
 
   describe('vendor MAC lists opened from the OS', () => {
     const events = (win: (typeof fake.state.windows)[number], name: string) =>

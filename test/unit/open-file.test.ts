@@ -13,6 +13,10 @@ describe('macsPathsFromArgv', () => {
       ),
     ).toEqual(['/home/fe/a.macs', '/data/B.MACS'])
     expect(macsPathsFromArgv(['/tmp/evil.macs'], '/')).toEqual([])
+    // Desktop entries' %U: file managers pass file:// URLs.
+    expect(
+      macsPathsFromArgv(['rackboot', 'file:///home/fe/rack%201.macs', 'file://other-host/x.macs'], '/'),
+    ).toEqual(['/home/fe/rack 1.macs'])
   })
 })
 

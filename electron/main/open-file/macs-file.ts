@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { basename, isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { MacsFileOpened } from '../../ipc/contract'
 import { parseVendorMacList } from '../../core/interop/vendor-macs'
 import { err, errorMessage, ok, type Result } from '../../core/util/result'
@@ -23,12 +24,20 @@ const nodeFs: MacsFileSystem = { stat, readFile }
 /**
  * The `.macs` paths in a command line, resolved against the directory it was started in. Flags (Chromium's
  * and ours) are skipped; so is argv[0], the executable. Nothing else is taken: a stray `.csv` is not ours.
+ * Linux desktop entries pass `%U`, which file managers fill with `file://` URLs: those become paths.
  */
 export function macsPathsFromArgv(argv: readonly string[], cwd: string): string[] {
   return argv
     .slice(1)
     .filter((a) => !a.startsWith('-') && a.toLowerCase().endsWith(MACS_EXTENSION))
-    .map((a) => (isAbsolute(a) ? a : resolve(cwd, a)))
+    .flatMap((a) => {
+      if (!a.startsWith('file:')) return [isAbsolute(a) ? a : resolve(cwd, a)]
+      try {
+        return [fileURLToPath(a)]
+      } catch {
+        return [] // file://host/… (another machine) or a malformed URL: not a local file
+      }
+    })
 }
 
 /** The file's text when it is a readable, UTF-8 MAC list of sane size with at least one MAC; else why not. */
