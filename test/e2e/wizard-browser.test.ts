@@ -341,6 +341,43 @@ describe.skipIf(skip)('the wizard in Chromium against rackboot serve', () => {
     await shot('dashboard')
   })
 
+  it('keyboard: Tab walks the Image step in reading order, every stop with a visible focus ring', async () => {
+    await b().$('a[data-step="image"]').click()
+    await b().$('[data-image="debian-rescue"]').waitForExist({ timeout: 20_000 })
+    // Start from the step's link in the wizard's step list, as a keyboard user arriving there would.
+    await b().execute('document.querySelector(\'a[data-step="image"]\').focus()')
+    const stops: { id: string; outline: string }[] = []
+    for (let i = 0; i < 16; i++) {
+      await b().keys(['Tab'])
+      stops.push(
+        (await b().execute(`
+          const e = document.activeElement
+          const s = getComputedStyle(e)
+          return {
+            id: e.id || e.getAttribute('data-test') || e.getAttribute('data-step') || e.getAttribute('aria-label') || e.textContent.trim(),
+            outline: s.outlineStyle + ' ' + s.outlineWidth,
+          }
+        `)) as unknown as { id: string; outline: string },
+      )
+      if (stops.at(-1)!.id === 'next') break
+      if (stops.at(-1)!.id === 'boot-args') await shot('image-step-keyboard-focus')
+    }
+    const ids = stops.map((s) => s.id)
+    const order = [
+      'import-open',
+      'boot-scope',
+      'boot-image',
+      'boot-args',
+      'boot-apply',
+      'Change r1n01',
+      'next',
+    ]
+    expect(ids.filter((id) => order.includes(id))).toEqual(order)
+    // The remove button of an image nodes boot is disabled, so Tab skips it.
+    expect(ids).not.toContain('Remove image debian-rescue')
+    for (const s of stops) expect(s.outline, `focus ring on ${s.id}`).toBe('solid 3px')
+  })
+
   it('dark theme (a second browser, as a system in dark mode): every step', async () => {
     const dark = await startBrowser(true)
     try {
