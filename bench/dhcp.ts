@@ -4,7 +4,7 @@
  * a relay agent (from port 67, giaddr = its address) with a 20,000-client population, at stepped rates.
  *
  *   sudo npx tsx bench/dhcp.ts [--rates 1000,2000,4000,8000,16000] [--seconds 10] [--repeat 2] [--warmup 2]
- *                              [--servers rackboot,kea,dnsmasq] [--server-cpu 0] [--load-cpu 1]
+ *                              [--servers rackboot,kea,dnsmasq] [--server-cpu 0] [--load-cpu 1] [--cpu-prof DIR]
  *
  * Prints, per rate and server: completed 4-way exchanges per second (ACKs ÷ test period, computed here:
  * perfdhcp's own "Rate:" includes its final wait), drops, mean latency, Rackboot's ratio to the faster peer,
@@ -15,7 +15,7 @@
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createNetnsPair, type NetnsPair } from '../test/support/netns'
 
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     /** Seconds of unmeasured load at 500/s before each step. */
     warmup: { type: 'string', default: '2' },
+    /** Writes a V8 CPU profile of each Rackboot server process into this directory. */
+    'cpu-prof': { type: 'string' },
   },
 })
 const REPEAT = Math.max(1, Number(values.repeat))
@@ -117,6 +119,7 @@ function startServer(net: NetnsPair, name: ServerName, dir: string): ChildProces
     return net.spawn('srv', pin[0]!, [
       ...pin.slice(1),
       process.execPath,
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []),
       'bin/rackboot.js',
       'serve',
       '--interface',

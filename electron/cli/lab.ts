@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
-import { Lab, type LabNodeStatus } from '../core/lab/lab'
+import { Lab, type LabNodeStatus, type SlotOverride, parseSlotOverride } from '../core/lab/lab'
 import { RA_SENDER_READY } from '../core/lab/lab'
 import { execIp } from '../core/lab/netns'
 import { buildRouterAdvertisement, labIpv6Prefix, startRaSender } from '../core/lab/ra'
@@ -78,6 +78,16 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         .default('pxe'),
     )
     .option('--no-ra', 'send no IPv6 router advertisements (iPXE then waits ~16 s per boot)')
+    .option(
+      '--slot <slot=kinds>',
+      'one slot differs, e.g. 2=uefi,e1000 or 3=uefi,ipxe-rom (repeatable)',
+      (v: string, prev: SlotOverride[]) => {
+        const o = parseSlotOverride(v)
+        if (typeof o === 'string') throw new UsageError(o)
+        return [...prev, o]
+      },
+      [] as SlotOverride[],
+    )
     .action(
       async (o: {
         dataDir: string
@@ -88,6 +98,9 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         id: number
         prefix?: string
         subnet?: string
+        uefiChain: 'pxe' | 'ipxe-rom'
+        ra: boolean
+        slot: SlotOverride[]
       }) => {
         const { state, ready } = await lab(o.dataDir).up({
           id: o.id,
@@ -97,11 +110,19 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
           nic: o.nic,
           memMiB: o.mem,
           subnet: o.subnet,
+          uefiChain: o.uefiChain,
+          ra: o.ra,
+          slotOverrides: o.slot,
         })
         io.stdout(
           `lab ${state.prefix} up: ${state.serverNamespace} (${state.serverInterface} ${state.serverAddress}) <-> ${state.clientNamespace}, ${state.nodes.length} node(s)\n` +
             `serve PID ${String(ready.pid)}, http ${String(ready.http)}\n` +
-            state.nodes.map((n) => `  slot ${n.slot}  ${n.name}  ${n.mac}  ${n.firmware}\n`).join('') +
+            state.nodes
+              .map(
+                (n) =>
+                  `  slot ${n.slot}  ${n.name}  ${n.mac}  ${n.firmware}${n.nic === 'e1000' ? '  e1000' : ''}${n.uefiChain === 'ipxe-rom' ? '  ipxe-rom' : ''}\n`,
+              )
+              .join('') +
             `next: rackboot lab power-on all   (talk to its serve with: rackboot lab exec -- nodes list)\n`,
         )
       },

@@ -18,6 +18,7 @@ import { registerInteropCommands } from './interop'
 import { registerLabCommands } from './lab'
 import { registerImagesCommands } from './images'
 import { registerSettingsCommands } from './settings'
+import { registerSimCommands } from './sim'
 import { formatTable } from './table'
 
 export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -181,6 +182,26 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
   captureVerb('start', 'start capturing: power on the nodes in rack order')
   captureVerb('stop', 'stop capturing')
   captureVerb('undo', 'take back the last captured MAC')
+  capture
+    .command('resolve <macs...>')
+    .description(
+      'after an ambiguity: the MACs that arrived together, in rack order (first takes the next slot)',
+    )
+    .addOption(dataDirOption())
+    .option('--json', 'machine-readable output')
+    .action(async (macs: string[], o: { dataDir: string; json?: boolean }) => {
+      const session = await openSession(resolve(o.dataDir), logger)
+      try {
+        if (session.via !== 'running-serve')
+          throw new RackbootError(
+            'capture needs a running `rackboot serve` on this data dir (it owns the DHCP server)',
+          )
+        const s = await session.call('capture/resolve', { order: macs.map((m) => m.toLowerCase()) })
+        io.stdout(o.json ? `${JSON.stringify(s, null, 2)}\n` : formatCapture(s))
+      } finally {
+        await session.close()
+      }
+    })
 
   program
     .command('doctor')
@@ -202,6 +223,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
   registerLabCommands(program, { io, logger, dataDirOption })
   registerImagesCommands(program, { io, logger, dataDirOption })
   registerSettingsCommands(program, { io, logger, dataDirOption })
+  registerSimCommands(program, { io, logger, dataDirOption })
 
   try {
     await program.parseAsync(argv, { from: 'user' })
@@ -239,7 +261,7 @@ function formatCapture(s: CaptureStatus): string {
   if (s.last) lines.push(`last captured: ${s.last.mac} -> ${s.last.node}`)
   if (s.ambiguity)
     lines.push(
-      `PAUSED: ${s.ambiguity.candidates.join(' and ')} arrived together for ${s.ambiguity.node}; resolve in the UI`,
+      `PAUSED: ${s.ambiguity.candidates.join(' and ')} arrived together for ${s.ambiguity.node}; resolve in the UI or with \`rackboot capture resolve MAC MAC\``,
     )
   if (s.waiting.length > 0) lines.push(`unknown MACs seen: ${s.waiting.join(', ')}`)
   return lines.join('\n') + '\n'

@@ -11,6 +11,7 @@ import { listInterfaces, type InterfaceInfo } from './net/interfaces'
 import { probeInterface } from './net/rogue-dhcp'
 import { bindToInterface } from './net/bind'
 import type { OtherDhcpServer } from './boot/events'
+import type { BootView } from './boot/timeline/model'
 import { createImagesHandlers, type ImagesHandlerDeps } from './images/contract-handlers'
 import { RackbootError } from './util/result'
 
@@ -28,6 +29,8 @@ export interface HandlerDeps {
   probeDhcp?: (iface: string) => Promise<OtherDhcpServer[]>
   /** The image store and where imports report progress; absent = images/import and images/remove refuse. */
   images?: ImagesHandlerDeps
+  /** Boot timelines kept on disk; absent = nodes/timeline answers no boots. */
+  timelines?: { list(mac: string, limit: number): Promise<BootView[]> }
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
@@ -63,6 +66,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'capture/stop': async () => deps.capture.stop(),
     'capture/undo': async () => deps.capture.undo(),
     'capture/resolve': async (req) => deps.capture.resolve(req.order),
+    'nodes/timeline': async (req) => {
+      const macs = req.mac ? [req.mac] : repo.listNodes().find((n) => n.name === req.node)?.macs
+      if (!macs) throw new RackbootError(`no node named '${req.node}'`, 'not-found')
+      const boots = await Promise.all(macs.map((m) => deps.timelines?.list(m, req.limit) ?? []))
+      return boots
+        .flat()
+        .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+        .slice(0, req.limit)
+    },
     ...createInteropHandlers(repo),
     'export/images': async (req) => {
       if (!deps.images) throw new RackbootError('this core has no image store', 'internal')
@@ -80,5 +92,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       )(req.interface),
     'plan/preview': async (req) => repo.previewPlan(req),
     'plan/apply': async (req) => repo.applyPlan(req),
+    'nodes/set-boot': async (req) => repo.setBoot(req),
   }
 }

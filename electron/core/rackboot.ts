@@ -15,6 +15,7 @@ import { productVersion } from './version'
 import { CaptureController } from './boot/capture-controller'
 import { ImageStore } from './images/store'
 import { OverlayCache } from './images/overlays/cache'
+import { TimelineRecorder } from './boot/timeline/recorder'
 import { join } from 'node:path'
 
 export interface RackbootOptions {
@@ -40,6 +41,8 @@ export class Rackboot {
   readonly supervisor: Supervisor
   readonly capture: CaptureController
   readonly images: ImageStore
+  /** Every machine's boots, one JSON file per boot under <dataDir>/timelines (nodes/timeline). */
+  readonly timelines: TimelineRecorder
   private readonly disposers: Array<() => void> = []
   private closed = false
 
@@ -50,6 +53,8 @@ export class Rackboot {
     headless: boolean,
   ) {
     this.images = new ImageStore({ root: join(store.dataDir, 'images'), logger })
+    this.timelines = new TimelineRecorder({ dir: join(store.dataDir, 'timelines'), logger })
+    this.disposers.push(this.bus.on('boot/event', (e) => this.timelines.record(e)))
     this.capture = new CaptureController({
       repo,
       now: () => Date.now(),
@@ -96,6 +101,7 @@ export class Rackboot {
         inventory: store,
         onProgress: (p) => this.bus.emit('images/progress', p),
       },
+      timelines: this.timelines,
     })
     this.disposers.push(
       store.onChange((db) => {
@@ -136,6 +142,7 @@ export class Rackboot {
     this.closed = true
     await this.supervisor.stop()
     for (const d of this.disposers.splice(0)) d()
+    await this.timelines.flush()
     await this.store.close()
   }
 }

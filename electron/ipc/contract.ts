@@ -9,6 +9,7 @@ import {
   hostnameSchema,
   imageSchema,
   ipv4Schema,
+  kernelArgsSchema,
   rackSchema,
   settingsPatchSchema,
   type Image,
@@ -18,11 +19,13 @@ import {
   type DhcpMode,
 } from '../core/inventory/schema'
 import type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer } from '../core/boot/events'
+import type { BootView } from '../core/boot/timeline/model'
 import type { NodeImportOutcome } from '../core/interop/warewulf-apply'
 import type { MacListOutcome } from '../core/interop/vendor-apply'
 import { planRequestSchema, type PlanPreview } from '../core/inventory/plan'
 
 export type { BootEvent, CaptureEvent, CaptureStatus, OtherDhcpServer, PlanPreview }
+export type { BootView }
 
 /**
  * One network card as `net/interfaces` lists it. Defined here, where the renderer can import it without
@@ -53,6 +56,11 @@ export interface StackStatus {
   tftp: { listening: string | null }
   http: { listening: string | null }
   error: string | null
+  /**
+   * Set while the serving interface has vanished (cable pulled, USB NIC unplugged): the stack has stopped
+   * its sockets and resumes when the interface returns. Absent or null: the interface is there.
+   */
+  interfaceLost?: { name: string; since: string } | null
 }
 
 /** What `export/images` wrote next to a Warewulf export (docker-archives), and what it skipped and why. */
@@ -168,6 +176,29 @@ const imagesImportRequest = z
     }
   })
 
+/**
+ * nodes/set-boot: which image and kernel arguments a set of nodes boots (every node, one rack's, or named
+ * ones). An override is written onto each node it targets; the image's own arguments still come first at boot.
+ */
+export const nodesSetBootRequest = z
+  .object({
+    target: z.union([
+      z.object({ all: z.literal(true) }).strict(),
+      z.object({ rack: hostnameSchema }).strict(),
+      z.object({ nodes: z.array(hostnameSchema).min(1).max(4096) }).strict(),
+    ]),
+    /** An image name, or null to boot none (the node waits); absent = leave each node's image. */
+    image: imageSchema.shape.name.nullable().optional(),
+    /** The node's own kernel arguments (after the image's); absent = leave them. */
+    kernelArgs: kernelArgsSchema.optional(),
+  })
+  .strict()
+  .refine((r) => r.image !== undefined || r.kernelArgs !== undefined, {
+    message: 'give an image, kernel arguments or both',
+    path: ['image'],
+  })
+export type NodesSetBoot = z.output<typeof nodesSetBootRequest>
+
 /** One step of a running image import, for progress bars (`bytes` of `total`; total null when unknown). */
 export interface ImageProgressEvent {
   name: string
@@ -176,6 +207,19 @@ export interface ImageProgressEvent {
   total: number | null
   entry?: string
 }
+
+const timelineRequest = z
+  .object({
+    /** A node's name (all its MACs) or one MAC, e.g. an unknown machine that never got a slot. */
+    node: z.string().min(1).max(63).optional(),
+    mac: z
+      .string()
+      .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a MAC like 52:54:00:12:34:56')
+      .optional(),
+    limit: z.number().int().min(1).max(50).default(5),
+  })
+  .strict()
+  .refine((r) => (r.node === undefined) !== (r.mac === undefined), 'give node or mac, not both')
 
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
@@ -218,6 +262,10 @@ export const channels = {
   'import/warewulf': channel<typeof importWarewulfRequest, NodeImportOutcome>(importWarewulfRequest),
   /** A vendor MAC list onto the empty planned slots in rack order; refuses with every problem unless forced. */
   'import/macs': channel<typeof importMacsRequest, MacListOutcome>(importMacsRequest),
+  /** Sets the image and/or kernel arguments of every node, one rack's nodes or named ones, in one update. */
+  'nodes/set-boot': channel<typeof nodesSetBootRequest, { nodes: Node[] }>(nodesSetBootRequest),
+  /** A node's (or MAC's) newest boots, newest first: milestones, current stage, state and the problem if any. */
+  'nodes/timeline': channel<typeof timelineRequest, BootView[]>(timelineRequest),
 } as const
 
 export type Channel = keyof typeof channels
@@ -235,6 +283,23 @@ export interface Events {
   'capture/changed': CaptureStatus
   'images/progress': ImageProgressEvent
   'log/line': { level: 'info' | 'warn' | 'error'; message: string; time: string }
+  /** One sentence for the user from the app shell (privilege prompt, elevated stack, data dir, second start). */
+  'app/notice': AppNotice
+  /** A vendor MAC list opened from the OS (file association, `open-file`): for review, never applied as is. */
+  'import/macs-file': MacsFileOpened
+}
+
+export interface AppNotice {
+  level: 'info' | 'warn' | 'error'
+  message: string
+  /** Set when the UI now talks to another core (elevated stack or back): every live value must reload. */
+  coreSwitched?: boolean
+}
+
+export interface MacsFileOpened {
+  /** The file's name only (no directory): shown in the review panel. */
+  name: string
+  text: string
 }
 export type EventName = keyof Events
 

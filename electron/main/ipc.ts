@@ -24,8 +24,8 @@ export type Dispatch = (
 ) => Promise<CallResult<Channel>>
 
 export interface InvokeHandlerDeps {
-  handlers: Handlers
-  dispatch: Dispatch
+  /** Whichever core is current (core-host.ts): the in-process one or the elevated stack. */
+  dispatch(channel: unknown, payload: unknown): Promise<CallResult<Channel>>
   isTrustedSender(event: SenderLike): boolean
   logger: Logger
 }
@@ -48,7 +48,7 @@ export function createInvokeHandler(deps: InvokeHandlerDeps): InvokeHandler {
         ok: false,
         error: { code: 'bad-request', message: 'IPC call malformed: expected { channel, payload }' },
       }
-    return deps.dispatch(deps.handlers, envelope.channel, envelope.payload)
+    return deps.dispatch(envelope.channel, envelope.payload)
   }
 }
 

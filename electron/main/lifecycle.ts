@@ -3,10 +3,8 @@
  * Everything here is glue; decisions live in the pure modules next to it.
  */
 import { app, dialog, ipcMain, session, shell, type BrowserWindow } from 'electron'
+import type { Settings } from '../core/inventory/schema'
 import { defaultDataDir, ipxeRoots } from '../core/paths'
-import { Rackboot } from '../core/rackboot'
-import { importDefaultImageInBackground } from '../core/images/default-image'
-import { dispatch } from '../core/api/dispatch'
 import type { Logger } from '../core/util/logger'
 import { errorMessage } from '../core/util/result'
 import { contentSecurityPolicy, hardenSession, hardenWebContents, isTrustedSender } from './security'
@@ -14,12 +12,32 @@ import { createInvokeHandler, forwardEvents, registerInvokeHandler } from './ipc
 import { createMainWindow } from './window'
 import { isPermissionError } from './privilege/offer'
 import { offerElevationInApp } from './privilege/in-app'
+import { startElevatedStack } from './privilege/elevated-stack'
+import { openInProcess } from './backend/in-process'
+import { connectRemote } from './backend/remote'
+import { openCoreHost, type CoreHost } from './core-host'
 import type { AppLocation } from './app-location'
+import { IPC_EVENT } from '../ipc/contract'
+import { createFileOpener } from './open-file/file-opener'
+import { macsPathsFromArgv, readMacsFile } from './open-file/macs-file'
+
+/** How this process was started: file arguments (a `.macs` list double-clicked) come in through argv. */
+export interface LaunchContext {
+  argv: readonly string[]
+  cwd: string
+}
+
+/** Shown in the first window when Rackboot is started again (the second start quits at once). */
+export const SECOND_INSTANCE_MESSAGE =
+  'Rackboot is already running: this is its window (one Rackboot per machine owns the boot ports and the data dir).'
 
 /** Starts the app; resolves true once the window is up, false when startup failed (the app then exits 1). */
-export function runApp(location: AppLocation, logger: Logger): Promise<boolean> {
-  let core: Rackboot | null = null
-  let defaultImage: { stop(): Promise<void> } | null = null
+export function runApp(
+  location: AppLocation,
+  logger: Logger,
+  launch: LaunchContext = { argv: process.argv, cwd: process.cwd() },
+): Promise<boolean> {
+  let host: CoreHost | null = null
   let window: BrowserWindow | null = null
   const disposers: (() => void)[] = []
   let shutdown: Promise<void> | null = null
@@ -30,10 +48,32 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     hardenWebContents(contents, location.appUrl, openExternal),
   )
 
-  app.on('second-instance', () => {
+  // Vendor MAC lists opened from the OS wait here until the window's page can show them for review.
+  const opener = createFileOpener({
+    read: (path) => readMacsFile(path),
+    send: (e) => {
+      if (e.event === 'app/notice') logger[e.payload.level](e.payload.message)
+      if (window && !window.isDestroyed()) window.webContents.send(IPC_EVENT, e)
+    },
+  })
+  for (const path of macsPathsFromArgv(launch.argv, launch.cwd)) opener.open(path)
+  // macOS: double-clicked files, also before 'ready'; without preventDefault macOS reports a failure.
+  app.on('open-file', (event, path) => {
+    event.preventDefault()
+    opener.open(path)
+  })
+
+  app.on('second-instance', (_event, argv, workingDirectory) => {
+    const files = macsPathsFromArgv(argv, workingDirectory)
+    for (const path of files) opener.open(path)
     if (!window || window.isDestroyed()) return
     if (window.isMinimized()) window.restore()
     window.focus()
+    if (files.length === 0)
+      window.webContents.send(IPC_EVENT, {
+        event: 'app/notice',
+        payload: { level: 'info', message: SECOND_INSTANCE_MESSAGE },
+      })
   })
 
   app.on('window-all-closed', () => app.quit())
@@ -52,43 +92,48 @@ export function runApp(location: AppLocation, logger: Logger): Promise<boolean> 
     hardenSession(session.defaultSession, contentSecurityPolicy({ dev: location.dev }))
     // The same data dir as `rackboot serve`, so the CLI and the desktop app share one inventory.
     const dataDir = defaultDataDir()
-    core = await Rackboot.open({ dataDir, logger, headless: false })
-    logger.info(`core open, data in ${dataDir}`)
-    // The rescue image nodes boot when they have none: imported once per data dir, in the background.
-    defaultImage = importDefaultImageInBackground(core)
-    // The stack starts as the settings say; with no interface chosen that is loopback only, DHCP off.
-    // A failure (privileges, interface gone) shows in the status bar instead of stopping the app.
-    let stackError: unknown = null
-    await core.startStack({ ipxeRoots: ipxeRoots() }).catch((e: unknown) => {
-      stackError = e
-      logger.warn(`boot stack not started: ${String(e)}`)
+    const opened = await openCoreHost({
+      openLocal: () => openInProcess({ dataDir, logger, ipxeRoots: ipxeRoots() }),
+      startElevated: (command) => startElevatedStack(command, { logger }),
+      connect: (stack, onLost) => connectRemote({ origin: stack.origin, token: stack.token, logger, onLost }),
+      // The host also sends each notice to the window as an `app/notice` event.
+      notify: (notice) => logger[notice.level](notice.message),
+      logger,
     })
+    host = opened.host
+    const core = opened.host
+    logger.info(`core open, data in ${dataDir}`)
     const handler = createInvokeHandler({
-      handlers: core.handlers,
-      dispatch: (handlers, channel, payload) => dispatch(handlers, channel, payload, logger),
+      dispatch: (channel, payload) => core.dispatch(channel, payload),
       isTrustedSender: (event) => isTrustedSender(event, location.appUrl),
       logger,
     })
     disposers.push(registerInvokeHandler(ipcMain, handler))
     const win = createMainWindow({ appUrl: location.appUrl, preloadPath: location.preloadPath })
     window = win
-    // Missing privileges: one sentence and one button that asks the OS once (privilege/offer.ts).
-    if (isPermissionError(stackError))
-      void offerElevationInApp(stackError, win, core.repo.settings(), dataDir, logger)
+    win.webContents.on('did-finish-load', () => opener.windowReady())
+    win.webContents.on('did-start-loading', () => opener.windowGone())
     disposers.push(
-      forwardEvents(core.bus, {
+      forwardEvents(core, {
         isDestroyed: () => win.isDestroyed(),
         send: (c, m) => win.webContents.send(c, m),
       }),
     )
+    // Missing privileges: one sentence and one button that asks the OS once (privilege/offer.ts); yes hands
+    // the data dir to the elevated stack (core-host.ts).
+    if (isPermissionError(opened.stackError)) {
+      const settings = await core.dispatch('settings/get', {})
+      if (settings.ok)
+        void offerElevationInApp(opened.stackError, win, settings.value as Settings, dataDir, logger, (c) =>
+          core.elevate(c),
+        )
+    }
   }
 
   async function stop(): Promise<void> {
     for (const dispose of disposers.splice(0).reverse()) dispose()
-    const open = core
-    core = null
-    await defaultImage?.stop()
-    defaultImage = null
+    const open = host
+    host = null
     if (open) {
       try {
         await open.close()

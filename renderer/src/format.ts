@@ -19,3 +19,8 @@ export function rackPosition(rack: string | null, slot: number | null): string {
   if (rack === null) return NONE
   return slot === null ? rack : `${rack} U${slot}`
 }
+
+/** The status bar's sentence while the serving interface is gone (StackStatus.interfaceLost). */
+export function interfaceLostMessage(name: string): string {
+  return `${name} is gone: cable or USB NIC? serving resumes when it returns`
+}

@@ -5,16 +5,16 @@
  * journal, serve's log (HTTP script fetches) and the node's serial console (iPXE fetching its script).
  * Names: prefix `rblab` (this suite's namespace budget), addresses 198.18.64.0/24 and 198.18.65.0/24.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ipToInt } from '../../electron/core/util/ipv4'
 import { dispatch } from '../../electron/core/api/dispatch'
 import { Rackboot } from '../../electron/core/rackboot'
 import { missing } from '../support/env'
-import { BIN, buildCli, rackboot } from '../support/cli'
+import { BIN, buildCli } from '../support/cli'
+import { BOOT_MS, alive, labFixture, namespaces, waitFor } from '../support/lab'
 
 const OVMF = '/usr/share/ovmf/OVMF.fd'
 const skip = missing({
@@ -22,149 +22,6 @@ const skip = missing({
   commands: ['ip', 'qemu-system-x86_64', 'tcpdump'],
   files: ['/usr/lib/ipxe', OVMF],
 })
-
-const BOOT_MS = 120_000
-
-function namespaces(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0]!)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
-
-async function waitFor(
-  what: string,
-  check: () => boolean,
-  detail: () => string,
-  ms = BOOT_MS,
-): Promise<void> {
-  const steps = Math.ceil(ms / 500)
-  for (let i = 0; i < steps; i++) {
-    if (check()) return
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  if (!check()) throw new Error(`gave up waiting for ${what}:\n${detail().slice(-3000)}`)
-}
-
-interface LabStatusJson {
-  serveRunning: boolean
-  nodes: Array<{
-    slot: number
-    mac: string
-    pid: number | null
-    running: boolean
-    stage: string
-    console: string
-  }>
-}
-
-/** One lab on its own data dir; `close()` is safe in afterAll whatever state the test left. */
-function labFixture(o: { prefix: string; id: number; subnet: string }) {
-  // Made on first use, so a skipped or filtered-out suite leaves no directory behind.
-  let dir: string | null = null
-  const dataDir = () => (dir ??= mkdtempSync(join(tmpdir(), `${o.prefix}-`)))
-  const cli = (...args: string[]) => {
-    const r = rackboot([...args, '--data-dir', dataDir()])
-    if (r.status !== 0) throw new Error(`rackboot ${args.join(' ')} exited ${r.status}:\n${r.stderr}`)
-    return r.stdout
-  }
-  const children: ChildProcess[] = []
-  return {
-    dataDir,
-    cli,
-    up: (nodes: number, ...more: string[]) =>
-      cli(
-        'lab',
-        'up',
-        '--nodes',
-        String(nodes),
-        '--id',
-        String(o.id),
-        '--prefix',
-        o.prefix,
-        '--subnet',
-        o.subnet,
-        ...more,
-      ),
-    status: () => JSON.parse(cli('lab', 'status', '--json')) as LabStatusJson,
-    console: (slot: number) => {
-      const f = join(dataDir(), 'lab', 'consoles', `slot${String(slot).padStart(2, '0')}.log`)
-      // eslint-disable-next-line no-control-regex
-      return existsSync(f) ? readFileSync(f, 'latin1').replace(/\x1b\[[0-9;?=]*[A-Za-z]/g, '') : ''
-    },
-    serveLog: () => {
-      const f = join(dataDir(), 'lab', 'serve.log')
-      return existsSync(f) ? readFileSync(f, 'utf8') : ''
-    },
-    /** The serve's `stack/counters` (DHCP received, ignored, dropped …), asked inside the server namespace: failure detail. */
-    counters: () => {
-      try {
-        const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
-          url: string
-          token: string
-        }
-        return execFileSync(
-          'ip',
-          [
-            'netns',
-            'exec',
-            `${o.prefix}-srv`,
-            'curl',
-            '-s',
-            '-m',
-            '5',
-            '-X',
-            'POST',
-            '-H',
-            `authorization: Bearer ${h.token}`,
-            '-H',
-            'content-type: application/json',
-            '-d',
-            '{}',
-            `${h.url}/api/stack/counters`,
-          ],
-          { encoding: 'utf8' },
-        )
-      } catch (e) {
-        return `(no app/status: ${String(e)})`
-      }
-    },
-    /** tcpdump on the lab's server interface, inside the lab's server namespace; resolves once listening. */
-    async tcpdump(filter: string): Promise<() => string> {
-      const child = spawn(
-        'ip',
-        ['netns', 'exec', `${o.prefix}-srv`, 'tcpdump', '-n', '-l', '-v', '-i', `${o.prefix}-s`, filter],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      children.push(child)
-      let out = ''
-      let err = ''
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-      await waitFor(
-        'tcpdump to listen',
-        () => err.includes('listening on'),
-        () => err,
-        30_000,
-      )
-      return () => out
-    },
-    close() {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-      if (dir === null) return
-      if (existsSync(join(dir, 'lab', 'state.json'))) rackboot(['lab', 'down', '--data-dir', dir])
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 describe.skipIf(skip)('rackboot lab (namespaces, serve, QEMU)', () => {
   beforeAll(() => buildCli())

@@ -3,7 +3,7 @@
  * console summary over a real iPXE console (captured from a lab node on this machine) and input checks.
  */
 import { describe, expect, it } from 'vitest'
-import { parseLabSubnet } from '../../electron/core/lab/lab'
+import { parseLabSubnet, parseSlotOverride } from '../../electron/core/lab/lab'
 import { checkPrefix, labNames } from '../../electron/core/lab/netns'
 import { consoleSummary, labMac, qemuArgs } from '../../electron/core/lab/qemu'
 import { buildRouterAdvertisement, labIpv6Prefix } from '../../electron/core/lab/ra'
@@ -59,6 +59,19 @@ describe('lab plan', () => {
     const uefi = qemuArgs(node({ firmware: 'uefi', nic: 'e1000' }), '/x/OVMF.fd')
     expect(uefi).toContain('e1000,netdev=n0,mac=52:54:00:00:00:01,romfile=')
     expect(uefi.slice(-2)).toEqual(['-bios', '/x/OVMF.fd'])
+  })
+
+  it('a UEFI node on the ipxe-rom chain keeps the NIC ROM', () => {
+    const rom = qemuArgs(node({ firmware: 'uefi', uefiChain: 'ipxe-rom' }), '/x/OVMF.fd')
+    expect(rom).toContain('virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01')
+    expect(rom.slice(-2)).toEqual(['-bios', '/x/OVMF.fd'])
+  })
+
+  it('parses per-slot overrides and names what it does not know', () => {
+    expect(parseSlotOverride('2=uefi,e1000')).toEqual({ slot: 2, firmware: 'uefi', nic: 'e1000' })
+    expect(parseSlotOverride('3=ipxe-rom')).toEqual({ slot: 3, uefiChain: 'ipxe-rom' })
+    expect(parseSlotOverride('2=uefi,rtl8139')).toMatch(/'rtl8139' is none of bios, uefi, virtio, e1000/)
+    expect(parseSlotOverride('x=uefi')).toMatch(/is not <slot>=/)
   })
 
   it('reads the stage and last line from a real iPXE console', () => {

@@ -33,6 +33,8 @@ export const idleCaptureHandlers: Pick<
   | 'import/warewulf'
   | 'import/macs'
   | 'nodes/swap'
+  | 'nodes/set-boot'
+  | 'nodes/timeline'
   | 'images/import'
   | 'images/remove'
 > = {
@@ -43,9 +45,13 @@ export const idleCaptureHandlers: Pick<
   'images/remove': async () => {
     throw new Error('images/remove is not part of this test')
   },
+  'nodes/set-boot': async () => {
+    throw new Error('nodes/set-boot is not part of this test')
+  },
   'nodes/swap': async () => {
     throw new Error('nodes/swap is not part of this test')
   },
+  'nodes/timeline': async () => [],
   'capture/status': async () => idle,
   'capture/start': async () => ({ ...idle, active: true }),
   'capture/stop': async () => idle,

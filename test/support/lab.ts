@@ -1,40 +1,69 @@
 /**
- * A `rackboot lab` on its own data dir for e2e tests that boot real images through Rackboot's own DHCP, TFTP
- * and HTTP: the real CLI (`lab up`, `power-on`, `down`), each node's serial console, and the lab's serve
- * reached inside its server namespace (its API and /status are on that namespace's addresses only).
- * `close()` is safe in afterAll whatever state the test left: it runs `lab down` when a lab state exists.
+ * A `rackboot lab` on its own data dir, driven through the real CLI, for the e2e suites: consoles, serve log,
+ * `lab status --json`, `lab exec`, tcpdump on the lab wire, and a `close()` that is safe in afterAll.
  */
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rackboot } from './cli'
 
-export interface LabOptions {
-  /** Namespace and link prefix: the suite's assigned one. */
-  prefix: string
-  id: number
-  /** A /24 of the suite's assigned range. */
-  subnet: string
+export const BOOT_MS = 120_000
+
+export function namespaces(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
 }
 
-/** Polls until check() holds, bounded by count; throws with detail() when it never does. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
 export async function waitFor(
   what: string,
   check: () => boolean,
   detail: () => string,
-  ms: number,
-  stepMs = 1000,
+  ms = BOOT_MS,
 ): Promise<void> {
-  for (let i = 0; i < Math.ceil(ms / stepMs); i++) {
+  const steps = Math.ceil(ms / 500)
+  for (let i = 0; i < steps; i++) {
     if (check()) return
-    await new Promise((r) => setTimeout(r, stepMs))
+    await new Promise((r) => setTimeout(r, 500))
   }
-  if (!check()) throw new Error(`gave up waiting for ${what}:\n${detail().slice(-4000)}`)
+  if (!check()) throw new Error(`gave up waiting for ${what}:\n${detail().slice(-3000)}`)
 }
 
-export function labFixture(o: LabOptions) {
-  // Made on first use, so a skipped suite leaves no directory behind.
+export interface LabStatusJson {
+  serveRunning: boolean
+  nodes: Array<{
+    slot: number
+    mac: string
+    pid: number | null
+    running: boolean
+    stage: string
+    console: string
+  }>
+}
+
+/** GET /status of the lab's provisioning server (resolver.status()). */
+export interface HttpStatusJson {
+  nodes: Array<{
+    name: string
+    state: string
+    lastSeen: string | null
+    agent: (Record<string, unknown> & { stage: string; runtimeSha256?: string }) | null
+  }>
+}
+
+/** One lab on its own data dir; `close()` is safe in afterAll whatever state the test left. */
+export function labFixture(o: { prefix: string; id: number; subnet: string }) {
+  // Made on first use, so a skipped or filtered-out suite leaves no directory behind.
   let dir: string | null = null
   const dataDir = () => (dir ??= mkdtempSync(join(tmpdir(), `${o.prefix}-`)))
   const cli = (...args: string[]) => {
@@ -42,16 +71,10 @@ export function labFixture(o: LabOptions) {
     if (r.status !== 0) throw new Error(`rackboot ${args.join(' ')} exited ${r.status}:\n${r.stderr}`)
     return r.stdout
   }
-  const inServer = (cmd: string, args: string[]) =>
-    execFileSync('ip', ['netns', 'exec', `${o.prefix}-srv`, cmd, ...args], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    })
-  const serverAddress = o.subnet.replace(/\.0\/24$/, '.1')
+  const children: ChildProcess[] = []
   return {
     dataDir,
     cli,
-    serverAddress,
     up: (nodes: number, ...more: string[]) =>
       cli(
         'lab',
@@ -66,7 +89,7 @@ export function labFixture(o: LabOptions) {
         o.subnet,
         ...more,
       ),
-    /** Slot n's serial console so far, escape sequences removed. */
+    status: () => JSON.parse(cli('lab', 'status', '--json')) as LabStatusJson,
     console: (slot: number) => {
       const f = join(dataDir(), 'lab', 'consoles', `slot${String(slot).padStart(2, '0')}.log`)
       // eslint-disable-next-line no-control-regex
@@ -76,41 +99,113 @@ export function labFixture(o: LabOptions) {
       const f = join(dataDir(), 'lab', 'serve.log')
       return existsSync(f) ? readFileSync(f, 'utf8') : ''
     },
-    /** GET <server>:9873/status (the provisioning server's node stages and agent reports), from the server side. */
-    status: () =>
-      JSON.parse(inServer('curl', ['-sf', '-m', '10', `http://${serverAddress}:9873/status`])) as {
-        nodes: Array<{
-          name: string
-          state: string
-          lastSeen: string | null
-          agent: (Record<string, unknown> & { stage: string; runtimeSha256?: string }) | null
-        }>
-      },
-    /** One contract call on the lab serve's API (its token file is in the data dir). */
-    api: (channel: string, request: unknown) => {
+    /** The serve's `stack/counters` (DHCP received, ignored, dropped …), asked inside the server namespace: failure detail. */
+    counters: () => {
+      try {
+        const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
+          url: string
+          token: string
+        }
+        return execFileSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            `${o.prefix}-srv`,
+            'curl',
+            '-s',
+            '-m',
+            '5',
+            '-X',
+            'POST',
+            '-H',
+            `authorization: Bearer ${h.token}`,
+            '-H',
+            'content-type: application/json',
+            '-d',
+            '{}',
+            `${h.url}/api/stack/counters`,
+          ],
+          { encoding: 'utf8' },
+        )
+      } catch (e) {
+        return `(no app/status: ${String(e)})`
+      }
+    },
+    /** tcpdump on the lab's server interface, inside the lab's server namespace; resolves once listening. */
+    async tcpdump(filter: string): Promise<() => string> {
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', `${o.prefix}-srv`, 'tcpdump', '-n', '-l', '-v', '-i', `${o.prefix}-s`, filter],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      children.push(child)
+      let out = ''
+      let err = ''
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+      await waitFor(
+        'tcpdump to listen',
+        () => err.includes('listening on'),
+        () => err,
+        30_000,
+      )
+      return () => out
+    },
+    /** The lab's server address (.1 of the subnet), where nodes reach HTTP on port 9873. */
+    serverAddress: o.subnet.replace(/\.0\/24$/, '.1'),
+    /** GET /status of the provisioning server (node stages, each node's newest agent report), from the server side. */
+    httpStatus: () =>
+      JSON.parse(
+        execFileSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            `${o.prefix}-srv`,
+            'curl',
+            '-sf',
+            '-m',
+            '10',
+            `http://${o.subnet.replace(/\.0\/24$/, '.1')}:9873/status`,
+          ],
+          { encoding: 'utf8', timeout: 30_000 },
+        ),
+      ) as HttpStatusJson,
+    /** One contract call on the lab serve's API (token from the data dir); throws with the serve's error. */
+    api: (channel: string, request: unknown): unknown => {
       const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
         url: string
         token: string
       }
-      const out = inServer('curl', [
-        '-s',
-        '-m',
-        '20',
-        '-X',
-        'POST',
-        '-H',
-        `authorization: Bearer ${h.token}`,
-        '-H',
-        'content-type: application/json',
-        '-d',
-        JSON.stringify(request),
-        `${h.url}/api/${channel}`,
-      ])
+      const out = execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          `${o.prefix}-srv`,
+          'curl',
+          '-s',
+          '-m',
+          '20',
+          '-X',
+          'POST',
+          '-H',
+          `authorization: Bearer ${h.token}`,
+          '-H',
+          'content-type: application/json',
+          '-d',
+          JSON.stringify(request),
+          `${h.url}/api/${channel}`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      )
       const reply = JSON.parse(out) as { ok: boolean; value?: unknown; error?: { message: string } }
       if (!reply.ok) throw new Error(`${channel}: ${reply.error?.message ?? out}`)
       return reply.value
     },
     close() {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
       if (dir === null) return
       if (existsSync(join(dir, 'lab', 'state.json'))) rackboot(['lab', 'down', '--data-dir', dir])
       rmSync(dir, { recursive: true, force: true })

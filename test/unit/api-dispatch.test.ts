@@ -4,6 +4,7 @@ import { decodeCallFrame, encodeReply, httpStatusOf } from '../../electron/core/
 import type { Handlers } from '../../electron/ipc/contract'
 import { nodeSchema } from '../../electron/core/inventory/schema'
 import { RackbootError } from '../../electron/core/util/result'
+import { ProblemListError } from '../../electron/core/interop/problems'
 import type { Logger } from '../../electron/core/util/logger'
 import { fakeHandlers } from '../support/fake-handlers'
 
@@ -77,6 +78,23 @@ describe('dispatch', () => {
       ok: false,
       error: { code: 'conflict', message: 'rack r1 still holds 3 nodes' },
     })
+  })
+
+  it('forwards every problem of a refused import as a detail, so the UI can show each beside its line', async () => {
+    const handlers = fakeHandlers({
+      'import/macs': async () => {
+        throw new ProblemListError('the MAC list was not saved', [
+          "line 2: not a MAC address ('zz:zz')",
+          'line 5: MAC 52:54:00:00:00:01 is also on line 3',
+        ])
+      },
+    })
+    const result = await dispatch(handlers, 'import/macs', { text: 'x', dryRun: true })
+    expect(result.ok === false && result.error.code).toBe('bad-request')
+    expect(result.ok === false && result.error.details).toEqual([
+      "line 2: not a MAC address ('zz:zz')",
+      'line 5: MAC 52:54:00:00:00:01 is also on line 3',
+    ])
   })
 
   it('keeps the message of a RackbootError with another code, as internal', async () => {

@@ -186,7 +186,6 @@ describe('IPC', () => {
   it('answers only the app frame; other, navigated-away or destroyed frames are refused before dispatch', async () => {
     const dispatch = vi.fn(async () => ({ ok: true as const, value: null }))
     const handler = createInvokeHandler({
-      handlers: {} as never,
       dispatch: dispatch as never,
       isTrustedSender: (e) => isTrustedSender(e, APP_URL),
       logger: { info() {}, warn() {}, error() {} },

@@ -45,9 +45,10 @@ const fakeDispatch: Dispatch = async (handlers, channel, payload) => {
 
 /** A renderer whose every invoke is handled by `handler` as if sent from a frame at `frameUrl`. */
 function wire(options: { handlers?: Handlers; frameUrl?: string; dispatch?: Dispatch } = {}) {
+  const handlers = options.handlers ?? stubHandlers()
+  const dispatch = options.dispatch ?? fakeDispatch
   const handler = createInvokeHandler({
-    handlers: options.handlers ?? stubHandlers(),
-    dispatch: options.dispatch ?? fakeDispatch,
+    dispatch: (channel, payload) => dispatch(handlers, channel, payload),
     isTrustedSender: (event) => isTrustedSender(event, APP),
     logger: silentLogger,
   })
@@ -114,8 +115,7 @@ describe('preload client <-> main invoke handler', () => {
 
   it('answers malformed envelopes with bad-request instead of throwing', async () => {
     const handler = createInvokeHandler({
-      handlers: stubHandlers(),
-      dispatch: fakeDispatch,
+      dispatch: (channel, payload) => fakeDispatch(stubHandlers(), channel, payload),
       isTrustedSender: () => true,
       logger: silentLogger,
     })

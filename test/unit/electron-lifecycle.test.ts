@@ -19,6 +19,8 @@ const fake = vi.hoisted(() => {
       url: string | null
       sent: unknown[][]
       destroyed: boolean
+      contentsListeners: Map<string, Listener[]>
+      focused: number
     }[],
     userData: '',
     quitCalls: 0,
@@ -54,12 +56,23 @@ const fake = vi.hoisted(() => {
   }
   class BrowserWindow {
     readonly record: (typeof state.windows)[number]
-    readonly webContents: { send(...args: unknown[]): void }
+    readonly webContents: { send(...args: unknown[]): void; on(event: string, l: Listener): void }
     constructor(options: Record<string, unknown>) {
-      const record = { options, url: null as string | null, sent: [] as unknown[][], destroyed: false }
+      const record = {
+        options,
+        url: null as string | null,
+        sent: [] as unknown[][],
+        destroyed: false,
+        contentsListeners: new Map<string, Listener[]>(),
+        focused: 0,
+      }
       this.record = record
       state.windows.push(record)
-      this.webContents = { send: (...args: unknown[]) => void record.sent.push(args) }
+      this.webContents = {
+        send: (...args: unknown[]) => void record.sent.push(args),
+        on: (event: string, l: Listener) =>
+          void record.contentsListeners.set(event, [...(record.contentsListeners.get(event) ?? []), l]),
+      }
     }
     once() {}
     show() {}
@@ -70,7 +83,9 @@ const fake = vi.hoisted(() => {
       return false
     }
     restore() {}
-    focus() {}
+    focus() {
+      this.record.focused += 1
+    }
     async loadURL(url: string) {
       this.record.url = url
     }
@@ -98,7 +113,7 @@ const fake = vi.hoisted(() => {
 
 vi.mock('electron', () => ({ ...fake.electron, default: fake.electron }))
 
-const { runApp } = await import('../../electron/main/lifecycle')
+const { runApp, SECOND_INSTANCE_MESSAGE } = await import('../../electron/main/lifecycle')
 
 const APP_URL = 'file:///opt/rackboot/out/renderer/index.html'
 const location = { appUrl: APP_URL, preloadPath: '/opt/rackboot/out/preload/index.cjs', dev: false }
@@ -205,5 +220,84 @@ describe('Electron main lifecycle', () => {
     expect(await runApp(location, silentLogger)).toBe(false)
     expect(fake.state.exitCode).toBe(1)
     expect(fake.state.windows).toHaveLength(0)
+  })
+
+  describe('vendor MAC lists opened from the OS', () => {
+    const events = (win: (typeof fake.state.windows)[number], name: string) =>
+      win.sent
+        .filter(([c, m]) => c === IPC_EVENT && (m as { event: string }).event === name)
+        .map(([, m]) => (m as { payload: unknown }).payload)
+    const pageLoaded = (win: (typeof fake.state.windows)[number]) => {
+      for (const l of win.contentsListeners.get('did-finish-load') ?? []) l()
+    }
+    const quit = async () => {
+      const quitting = new Promise<void>((resolve) => (fake.state.onQuit = resolve))
+      fake.electron.app.quit()
+      await quitting
+    }
+    /** Waits (bounded) for the opener's file reads to show up. */
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(check()).toBe(true)
+    }
+
+    it('reads a .macs file from argv and hands it to the page once loaded, for review only', async () => {
+      const dir = fake.state.userData
+      await writeFile(join(dir, 'rack1.macs'), '52:54:00:00:00:01\n52-54-00-00-00-02\n')
+      expect(
+        await runApp(location, silentLogger, {
+          argv: ['/opt/Rackboot/rackboot', '--no-sandbox', 'rack1.macs'],
+          cwd: dir,
+        }),
+      ).toBe(true)
+      const win = fake.state.windows[0]!
+      // Held until the page can listen.
+      expect(events(win, 'import/macs-file')).toEqual([])
+      pageLoaded(win)
+      await until(() => events(win, 'import/macs-file').length > 0)
+      expect(events(win, 'import/macs-file')).toEqual([
+        { name: 'rack1.macs', text: '52:54:00:00:00:01\n52-54-00-00-00-02\n' },
+      ])
+      // Opening is not importing: nothing was saved.
+      expect(await invoke(APP_URL, { channel: 'nodes/list', payload: {} })).toEqual({ ok: true, value: [] })
+
+      // macOS open-file after start: delivered at once; a file that is no MAC list becomes a notice.
+      await writeFile(join(dir, 'notes.macs'), 'hello\nworld\n')
+      await writeFile(join(dir, 'big.macs'), Buffer.alloc(1_000_001, 0x61))
+      await writeFile(join(dir, 'latin1.macs'), Buffer.from([0x52, 0xe9, 0x0a]))
+      const prevented = vi.fn()
+      for (const f of ['notes.macs', 'big.macs', 'latin1.macs', 'missing.macs'])
+        fake.emit('open-file', { preventDefault: prevented }, join(dir, f))
+      await until(() => events(win, 'app/notice').length === 4)
+      expect(prevented).toHaveBeenCalledTimes(4)
+      const notices = events(win, 'app/notice') as { level: string; message: string }[]
+      expect(notices.map((n) => n.level)).toEqual(['error', 'error', 'error', 'error'])
+      expect(notices[0]!.message).toContain('notes.macs holds no MAC address; line 1')
+      expect(notices[1]!.message).toContain('big.macs is 1000001 bytes')
+      expect(notices[2]!.message).toContain('latin1.macs is not UTF-8 text')
+      expect(notices[3]!.message).toContain('cannot read')
+      expect(events(win, 'import/macs-file')).toHaveLength(1)
+      await quit()
+    })
+
+    it('a second start focuses the window and forwards its file, or says Rackboot is already running', async () => {
+      const dir = fake.state.userData
+      await writeFile(join(dir, 'rack2.macs'), 'mac\n52:54:00:00:00:03\n')
+      expect(await runApp(location, silentLogger, { argv: ['/opt/Rackboot/rackboot'], cwd: dir })).toBe(true)
+      const win = fake.state.windows[0]!
+      pageLoaded(win)
+      fake.emit('second-instance', {}, ['/opt/Rackboot/rackboot', 'rack2.macs'], dir)
+      await until(() => events(win, 'import/macs-file').length > 0)
+      expect(win.focused).toBe(1)
+      expect(events(win, 'import/macs-file')).toEqual([
+        { name: 'rack2.macs', text: 'mac\n52:54:00:00:00:03\n' },
+      ])
+      expect(events(win, 'app/notice')).toEqual([])
+
+      fake.emit('second-instance', {}, ['/opt/Rackboot/rackboot'], '/')
+      expect(win.focused).toBe(2)
+      expect(events(win, 'app/notice')).toEqual([{ level: 'info', message: SECOND_INSTANCE_MESSAGE }])
+      await quit()
+    })
   })
 })

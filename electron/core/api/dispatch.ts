@@ -48,7 +48,7 @@ export async function dispatch(
     return { ok: true, value } as CallResult<Channel>
   } catch (e) {
     if (e instanceof RackbootError) {
-      const details = e.hint ? [e.hint] : undefined
+      const details = e.details.length > 0 ? [...e.details] : undefined
       if (CALLER_CODES.has(e.code)) return failure(e.code as ContractError['code'], e.message, details)
       // A RackbootError is written for a person, so its message may be shown even when the code is not one
       // the contract names.

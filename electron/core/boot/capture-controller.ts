@@ -74,6 +74,9 @@ export class CaptureController {
         }
         break
       case 'ambiguous':
+        // Neither candidate keeps the slot while the question is open: the first one would otherwise boot
+        // as that node (name, address, image) though it may be the wrong machine.
+        await this.takeBack(decision.node, decision.candidates[0]!)
         this.deps.onEvent({ kind: 'ambiguous', node: decision.node, candidates: decision.candidates, time })
         break
       case 'waiting':
@@ -87,7 +90,7 @@ export class CaptureController {
   async undo(): Promise<CaptureStatus> {
     const last = this.state.last
     if (!last) throw new RackbootError('nothing to undo: no assignment since capture started', 'not-found')
-    await this.deps.repo.unassignMac(last.node, last.mac)
+    await this.takeBack(last.node, last.mac)
     this.state = { ...this.state, last: null, ambiguity: null }
     this.deps.onEvent({
       kind: 'undone',
@@ -114,8 +117,7 @@ export class CaptureController {
     if (new Set(order).size !== order.length)
       throw new RackbootError('a MAC appears twice in the order', 'bad-request')
     const last = this.state.last
-    if (last && this.deps.repo.listNodes().some((n) => n.name === last.node && n.macs.includes(last.mac)))
-      await this.deps.repo.unassignMac(last.node, last.mac)
+    if (last) await this.takeBack(last.node, last.mac)
     const time = new Date(this.deps.now()).toISOString()
     for (const mac of order) {
       const slot = emptySlots(this.deps.repo.listNodes())[0]
@@ -130,6 +132,12 @@ export class CaptureController {
       waiting: this.state.waiting.filter((m) => !order.includes(m)),
     }
     return this.changed()
+  }
+
+  /** Removes `mac` from `node` when it is still there (an ambiguity may already have taken it back). */
+  private async takeBack(node: string, mac: string): Promise<void> {
+    if (this.deps.repo.listNodes().some((n) => n.name === node && n.macs.includes(mac)))
+      await this.deps.repo.unassignMac(node, mac)
   }
 
   private changed(): CaptureStatus {

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ensureDir } from '../inventory/durable-file'
 import { silentLogger, type Logger } from '../util/logger'
 import { RackbootError, errorMessage } from '../util/result'
 import {
@@ -174,7 +175,7 @@ export class ImageStore {
     if (!o.replace && existsSync(final)) throw exists()
     let dir: string
     try {
-      await mkdir(this.root, { recursive: true })
+      await ensureDir(this.root)
       dir = await mkdtemp(join(this.root, TMP_PREFIX))
     } catch (e) {
       throw new RackbootError(

@@ -15,6 +15,10 @@ export class ProblemListError extends RackbootError {
     super(`${headline}:\n${problems.map((p) => `  ${p}`).join('\n')}`, code)
     this.name = 'ProblemListError'
   }
+
+  override get details(): readonly string[] {
+    return [...this.problems, ...super.details]
+  }
 }
 
 /** `line 12, node 'n3': MAC … is also on node 'n1' (line 5)`: where first, so a list reads like a compiler's. */

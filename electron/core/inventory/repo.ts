@@ -33,6 +33,14 @@ export interface AddNodeInput {
   image?: string
 }
 
+/** What nodes/set-boot asks (validated by the contract's schema before it gets here). */
+export interface BootAssignment {
+  target: { all: true } | { rack: string } | { nodes: string[] }
+  /** null: boot no image; absent: leave it. */
+  image?: string | null
+  kernelArgs?: string
+}
+
 export class InventoryRepo {
   constructor(
     private readonly store: Store,
@@ -359,6 +367,50 @@ export class InventoryRepo {
       const created = plan.nodes.map((p) => nodeSchema.parse({ ...p, createdAt: stamp, updatedAt: stamp }))
       db.nodes.push(...created)
       return { rack: plan.rack, nodes: structuredClone(created) }
+    })
+  }
+
+  /**
+   * Sets the image and/or the node's own kernel arguments on every targeted node in one update (nodes/set-boot).
+   * Refuses, changing nothing, when the target names no node or a node or image that does not exist.
+   */
+  async setBoot(request: BootAssignment): Promise<{ nodes: Node[] }> {
+    return this.store.update((db) => {
+      const t = request.target
+      let chosen: Node[]
+      if ('all' in t) chosen = db.nodes
+      else if ('rack' in t) {
+        if (!db.racks.some((r) => r.name === t.rack))
+          throw new RackbootError(
+            `no rack named '${t.rack}' (racks: ${db.racks.map((r) => r.name).join(', ') || 'none'})`,
+            'not-found',
+          )
+        chosen = db.nodes.filter((n) => n.rack === t.rack)
+      } else {
+        const unknown = t.nodes.filter((name) => !db.nodes.some((n) => n.name === name))
+        if (unknown.length > 0)
+          throw new RackbootError(`no node named ${unknown.map((u) => `'${u}'`).join(', ')}`, 'not-found')
+        chosen = db.nodes.filter((n) => t.nodes.includes(n.name))
+      }
+      if (chosen.length === 0)
+        throw new RackbootError(
+          'rack' in t ? `rack '${t.rack}' has no nodes yet` : 'there are no nodes yet',
+          'not-found',
+          'plan the rack in the Racks step (or add nodes) first',
+        )
+      const image = request.image
+      if (image !== undefined && image !== null && !db.images.some((i) => i.name === image))
+        throw new RackbootError(
+          `image '${image}' does not exist (images: ${db.images.map((i) => i.name).join(', ') || 'none'})`,
+          'not-found',
+        )
+      const stamp = this.now().toISOString()
+      for (const n of chosen) {
+        if (image !== undefined) n.image = image
+        if (request.kernelArgs !== undefined) n.kernelArgs = request.kernelArgs
+        n.updatedAt = stamp
+      }
+      return { nodes: structuredClone(chosen).sort(compareNodes) }
     })
   }
 }

@@ -24,6 +24,18 @@ export const hostnameSchema = z
     'a host name: letters, digits and inner hyphens, at most 63',
   )
 
+/**
+ * Kernel command line words, one line: iPXE reads its script line by line, so a newline here would start a
+ * script command of its own.
+ */
+export const kernelArgsSchema = z
+  .string()
+  .max(4096, 'at most 4096 characters of kernel arguments')
+  .refine(
+    (s) => ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f),
+    'kernel arguments on one line: no newlines, tabs or control characters',
+  )
+
 export const dhcpModeSchema = z.enum(['server', 'proxy', 'off'])
 export type DhcpMode = z.infer<typeof dhcpModeSchema>
 
@@ -123,7 +135,7 @@ export const nodeSchema = z.object({
   macs: z.array(macSchema).default([]),
   ipv4: ipv4Schema.nullable().default(null),
   image: z.string().nullable().default(null),
-  kernelArgs: z.string().default(''),
+  kernelArgs: kernelArgsSchema.default(''),
   overlays: z
     .object({ system: z.array(z.string()).default([]), runtime: z.array(z.string()).default([]) })
     .prefault({}),

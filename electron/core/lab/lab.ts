@@ -25,6 +25,10 @@ import {
   type LabProcess,
   type LabState,
   type Nic,
+  type UefiChain,
+  FIRMWARES,
+  NICS,
+  UEFI_CHAINS,
   consolesDir,
   labDir,
   labStateFile,
@@ -49,6 +53,10 @@ export interface LabUpOptions {
   nodes: number
   firmware: Firmware | 'mixed'
   nic: Nic
+  /** UEFI nodes: OVMF's PXE -> TFTP ipxe.efi (default), or the NIC's UEFI iPXE ROM. */
+  uefiChain?: UefiChain
+  /** Per-slot exceptions to firmware/nic/uefiChain, so one lab can hold several kinds of machine. */
+  slotOverrides?: SlotOverride[]
   memMiB: number
   /** A /24 inside 198.18.0.0/15; the server takes .1, unknown nodes get .100-.199. Default 198.18.<id>.0/24. */
   subnet?: string
@@ -73,6 +81,28 @@ export interface LabNodeStatus {
 export interface LabUp {
   state: LabState
   ready: Record<string, unknown>
+}
+
+export interface SlotOverride {
+  slot: number
+  firmware?: Firmware
+  nic?: Nic
+  uefiChain?: UefiChain
+}
+
+/** `2=uefi,e1000` or `3=uefi,ipxe-rom`: a slot and any of firmware, NIC model and UEFI chain, comma-separated. */
+export function parseSlotOverride(text: string): SlotOverride | string {
+  const m = /^([0-9]{1,2})=([a-z0-9,-]+)$/.exec(text)
+  if (!m) return `slot override '${text}' is not <slot>=<firmware|nic|uefi-chain>[,…], e.g. 2=uefi,e1000`
+  const o: SlotOverride = { slot: Number(m[1]) }
+  for (const word of m[2]!.split(',')) {
+    if ((FIRMWARES as readonly string[]).includes(word)) o.firmware = word as Firmware
+    else if ((NICS as readonly string[]).includes(word)) o.nic = word as Nic
+    else if ((UEFI_CHAINS as readonly string[]).includes(word)) o.uefiChain = word as UefiChain
+    else
+      return `slot override '${text}': '${word}' is none of ${[...FIRMWARES, ...NICS, ...UEFI_CHAINS].join(', ')}`
+  }
+  return o
 }
 
 const MAX_NODES = 60
@@ -130,15 +160,25 @@ export class Lab {
     const names = labNames(prefix)
     const consoles = consolesDir(this.o.dataDir)
     await ensureDir(consoles)
+    for (const o of u.slotOverrides ?? [])
+      if (o.slot < 1 || o.slot > u.nodes)
+        throw new RackbootError(
+          `slot override for slot ${o.slot}: the lab has slots 1..${u.nodes}`,
+          'bad-request',
+        )
     const nodes: LabNode[] = Array.from({ length: u.nodes }, (_, i) => {
       const slot = i + 1
-      const firmware: Firmware = u.firmware === 'mixed' ? (slot % 2 === 1 ? 'bios' : 'uefi') : u.firmware
+      const own = u.slotOverrides?.find((o) => o.slot === slot)
+      const firmware: Firmware =
+        own?.firmware ?? (u.firmware === 'mixed' ? (slot % 2 === 1 ? 'bios' : 'uefi') : u.firmware)
+      const uefiChain = own?.uefiChain ?? u.uefiChain
       return {
         slot,
         name: `${prefix}-node${String(slot).padStart(2, '0')}`,
         mac: labMac(u.id, slot),
         firmware,
-        nic: u.nic,
+        nic: own?.nic ?? u.nic,
+        ...(firmware === 'uefi' && uefiChain ? { uefiChain } : {}),
         memMiB: u.memMiB,
         tap: names.tap(slot),
         console: join(consoles, `slot${String(slot).padStart(2, '0')}.log`),

@@ -21,8 +21,10 @@ export function labMac(labId: number, slot: number): string {
 export function qemuArgs(node: LabNode, ovmf: string = OVMF): string[] {
   const device = node.nic === 'virtio' ? 'virtio-net-pci' : 'e1000'
   // UEFI: an empty romfile drops the NIC's iPXE option ROM so OVMF's own PXE (EDK2) starts the chain:
-  // PXE -> TFTP ipxe.efi -> iPXE -> HTTP. BIOS keeps the NIC's iPXE ROM, which goes straight to HTTP.
-  const rom = node.firmware === 'uefi' ? ',romfile=' : ''
+  // PXE -> TFTP ipxe.efi -> iPXE -> HTTP (unless the node asks for the ROM chain). BIOS keeps the NIC's
+  // iPXE ROM, which goes straight to HTTP: SeaBIOS has no PXE of its own, and every BIOS NIC ROM QEMU
+  // ships (Debian ipxe-qemu: pxe-virtio, pxe-e1000, …) is iPXE.
+  const rom = node.firmware === 'uefi' && node.uefiChain !== 'ipxe-rom' ? ',romfile=' : ''
   const args = ['-accel', 'tcg', '-m', String(node.memMiB), '-nographic', '-monitor', 'none']
   args.push('-serial', `file:${node.console}`, '-no-reboot', '-boot', 'n', '-name', node.name)
   args.push('-netdev', `tap,id=n0,ifname=${node.tap},script=no,downscript=no`)

@@ -13,6 +13,9 @@ export const FIRMWARES = ['bios', 'uefi'] as const
 export type Firmware = (typeof FIRMWARES)[number]
 export const NICS = ['virtio', 'e1000'] as const
 export type Nic = (typeof NICS)[number]
+/** How a UEFI node starts: OVMF's own PXE (EDK2) -> TFTP ipxe.efi, or the NIC's UEFI iPXE ROM straight to HTTP. */
+export const UEFI_CHAINS = ['pxe', 'ipxe-rom'] as const
+export type UefiChain = (typeof UEFI_CHAINS)[number]
 
 const nodeSchema = z.object({
   slot: z.number().int().min(1).max(255),
@@ -20,6 +23,8 @@ const nodeSchema = z.object({
   mac: z.string(),
   firmware: z.enum(FIRMWARES),
   nic: z.enum(NICS),
+  /** UEFI only; absent in state files written before it existed, meaning 'pxe'. */
+  uefiChain: z.enum(UEFI_CHAINS).optional(),
   memMiB: z.number().int().min(64),
   tap: z.string(),
   console: z.string(),

@@ -11,6 +11,8 @@ export interface Libc {
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number
   if_nametoindex(name: string): number
   close(fd: number): number
+  /** Variadic: the third argument is a koffi type name then its value, e.g. fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0). */
+  fcntl(fd: number, cmd: number, ...arg: unknown[]): number
   errno(): number
   strerror(errnum: number): string
 }
@@ -34,6 +36,7 @@ export function libc(): Libc {
     sendto: lib.func('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
     if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),
     close: lib.func('int close(int)'),
+    fcntl: lib.func('int fcntl(int, int, ...)'),
     errno: () => koffi.decode(errnoLocation(), 'int') as number,
     strerror: lib.func('const char *strerror(int)'),
   }

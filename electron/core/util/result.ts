@@ -14,6 +14,11 @@ export class RackbootError extends Error {
     super(message)
     this.name = 'RackbootError'
   }
+
+  /** Lines a caller can show apart from the message (beside a form field, under a file's line). */
+  get details(): readonly string[] {
+    return this.hint ? [this.hint] : []
+  }
 }
 
 export function errorMessage(e: unknown): string {

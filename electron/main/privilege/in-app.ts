@@ -1,5 +1,4 @@
-/** Electron glue for offer.ts: the packaged app's paths, a message box on the window, a detached launch. */
-import { spawn } from 'node:child_process'
+/** Electron glue for offer.ts: the packaged app's paths, a message box on the window, the hand-over. */
 import { readFileSync } from 'node:fs'
 import { app, dialog, type BrowserWindow } from 'electron'
 import type { Logger } from '../../core/util/logger'
@@ -8,23 +7,14 @@ import { linuxHelperPath } from '../resources'
 import { offerElevation, type OfferOutcome } from './offer'
 import type { CommandLine } from './commands'
 
-function launchDetached(command: CommandLine): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command.command, command.args, { detached: true, stdio: 'ignore' })
-    child.once('error', reject)
-    child.once('spawn', () => {
-      child.unref()
-      resolve()
-    })
-  })
-}
-
 export async function offerElevationInApp(
   error: unknown,
   window: BrowserWindow,
   settings: Pick<Settings, 'interface' | 'dhcpMode' | 'httpPort'>,
   dataDir: string,
   logger: Logger,
+  /** Hands the data dir to the stack this command starts (core-host.ts); resolves when that is settled. */
+  elevate: (command: CommandLine) => Promise<unknown>,
 ): Promise<OfferOutcome> {
   if (!app.isPackaged) {
     logger.warn(
@@ -51,7 +41,7 @@ export async function offerElevationInApp(
     },
     {
       ask: (options) => dialog.showMessageBox(window, options),
-      launch: launchDetached,
+      launch: async (command) => void (await elevate(command)),
       logger,
     },
   )

@@ -59,5 +59,10 @@ export const useConnectionStore = defineStore('connection', () => {
     if (!isConnectionAware(client) && (outcome.transport || state.value === 'connecting')) set('disconnected')
   }
 
-  return { state, lastError, reconnects, follow, report }
+  /** The UI now talks to another core (app/notice coreSwitched): reload every live value, as after a reconnect. */
+  function reloadAll(): void {
+    reconnects.value += 1
+  }
+
+  return { state, lastError, reconnects, follow, report, reloadAll }
 })

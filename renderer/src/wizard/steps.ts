@@ -2,19 +2,12 @@
 export interface WizardStep {
   id: 'interface' | 'rack' | 'image' | 'nodes' | 'dashboard'
   title: string
-  /** Set while the step is not built: which work brings it. */
-  comingWith?: string
 }
 
 export const wizardSteps: readonly WizardStep[] = [
   { id: 'interface', title: 'Interface' },
   { id: 'rack', title: 'Racks' },
-  {
-    id: 'image',
-    title: 'Image',
-    comingWith:
-      "the image step of “The field engineer's wizard and dashboard” (after image import lands in the core)",
-  },
+  { id: 'image', title: 'Image' },
   { id: 'nodes', title: 'Nodes' },
   { id: 'dashboard', title: 'Dashboard' },
 ]

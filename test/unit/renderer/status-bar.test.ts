@@ -122,6 +122,53 @@ describe('StatusBar', () => {
     expect(client.stateListenerCount()).toBe(0)
   })
 
+  it('says when the serving interface is gone, and clears it when it returns', async () => {
+    const client = new FakeClient().answer(
+      'stack/status',
+      stackStatus({ state: 'running', interface: 'eth1' }),
+    )
+    wrapper = await mountWith(StatusBar, client)
+    expect(wrapper.find('[data-test="interface-lost"]').exists()).toBe(false)
+
+    client.emit(
+      'stack/changed',
+      stackStatus({ state: 'running', interface: 'eth1', interfaceLost: { name: 'eth1', since: 't' } }),
+    )
+    await flushPromises()
+    expect(text(wrapper, 'interface-lost')).toBe(
+      'eth1 is gone: cable or USB NIC? serving resumes when it returns',
+    )
+
+    client.emit('stack/changed', stackStatus({ state: 'running', interface: 'eth1', interfaceLost: null }))
+    await flushPromises()
+    expect(wrapper.find('[data-test="interface-lost"]').exists()).toBe(false)
+  })
+
+  it('shows the app shell notice, and reloads the status when the UI talks to another core', async () => {
+    const client = new FakeClient().answer('stack/status', stackStatus({ state: 'failed' }))
+    wrapper = await mountWith(StatusBar, client)
+    expect(wrapper.find('[data-test="notice"]').exists()).toBe(false)
+
+    client.answer('stack/status', stackStatus({ state: 'running', interface: 'eth1' }))
+    client.emit('app/notice', {
+      level: 'info',
+      message: 'The boot stack now runs with administrator rights (PID 7); this window talks to it.',
+      coreSwitched: true,
+    })
+    await flushPromises()
+    expect(wrapper.get('[data-test="notice"]').text()).toContain('now runs with administrator rights')
+    expect(client.calls).toHaveLength(2)
+    expect(text(wrapper, 'state')).toBe('Running')
+
+    // A notice that does not switch cores does not reload; dismissing hides it.
+    client.emit('app/notice', { level: 'warn', message: 'Administrator rights were not granted.' })
+    await flushPromises()
+    expect(client.calls).toHaveLength(2)
+    expect(wrapper.get('[data-test="notice"]').classes()).toContain('notice-warn')
+    await wrapper.get('[data-test="notice"] button').trigger('click')
+    expect(wrapper.find('[data-test="notice"]').exists()).toBe(false)
+  })
+
   it('unsubscribes when unmounted', async () => {
     const client = new FakeClient().answer('stack/status', stackStatus())
     wrapper = await mountWith(StatusBar, client)

@@ -33,6 +33,7 @@ const client = () =>
     ])
     .answer('nodes/list', [])
     .answer('racks/list', [])
+    .answer('images/list', [])
     .answer('plan/preview', {
       rack: { name: 'r1', heightU: 42, numbering: 'bottom-up' },
       rackExists: false,
@@ -76,11 +77,11 @@ describe('WizardView', () => {
     expect(steps(wrapper)[1]!.attributes('aria-current')).toBe('step')
   })
 
-  it('steps not built yet say which work brings them', async () => {
+  it('step 3 is the Image step, between Racks and Nodes', async () => {
     const { wrapper } = await open('/wizard/image')
-    expect(wrapper.get('[data-test="placeholder"]').text()).toMatch(
-      /Not built yet\. This step comes with the image step of “The field engineer's wizard and dashboard”/,
-    )
+    expect(wrapper.get('#step-image-title').text()).toBe('3. Image')
+    expect(wrapper.find('[data-test="back"]').text()).toContain('Racks')
+    expect(wrapper.find('[data-test="next"]').text()).toContain('Nodes')
   })
 
   it('arrow keys move along the steps and keep focus on the step list', async () => {

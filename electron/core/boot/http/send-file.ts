@@ -12,6 +12,10 @@ import { pipeline } from 'node:stream/promises'
 import { decideRange } from './range'
 import { notModified, rangeStillValid, validatorsFor } from './validators'
 import { replyText } from './reply'
+import type { SendfilePool } from './sendfile-pool'
+
+/** Bodies from this size on go to the sendfile threads when there are any; below it a thread hop costs more than the copy. */
+const OFFLOAD_MIN = 256 * 1024
 
 /** Read size: 1 MiB gave +40% at 1 and 8 clients over 64 KiB but 261 MiB peak RSS at 32 (bench:http); 256 KiB is the middle, to be re-measured. */
 const READ_CHUNK = 256 * 1024
@@ -34,6 +38,8 @@ export interface SendFileOptions {
   onProgress?: (p: SendProgress) => void
   progressIntervalMs?: number
   now?: () => number
+  /** sendfile(2) threads for large bodies (sendfile-pool.ts); absent or null: stream through this thread. */
+  offload?: SendfilePool | null
 }
 
 const TYPES: Record<string, string> = {
@@ -121,6 +127,12 @@ export async function sendFile(
     let bytes = 0
     let last = now()
     report({ status, bytes, total, done: false, aborted: false })
+    if (o.offload && total >= OFFLOAD_MIN) {
+      const sent = await offloaded(o.offload, res, handle.fd, start, total, (b) => {
+        if (b < total) report({ status, bytes: b, total, done: false, aborted: false })
+      })
+      if (sent) return report({ status, bytes: sent.bytes, total, done: true, aborted: sent.error !== null })
+    }
     const stream = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK })
     streaming = true // from here the stream owns the handle and closes it (autoClose) on end or destroy
     stream.on('data', (chunk: Buffer | string) => {
@@ -141,6 +153,43 @@ export async function sendFile(
   } finally {
     if (!streaming) await handle.close().catch(() => undefined)
   }
+}
+
+/**
+ * Headers through the ServerResponse (keep-alive bookkeeping stays Node's), the body by the sendfile pool
+ * straight from the descriptor to the socket, then an empty end(). Null when the pool cannot take it (no
+ * socket fd) and nothing was written yet, so the caller streams instead.
+ */
+async function offloaded(
+  pool: SendfilePool,
+  res: ServerResponse,
+  fd: number,
+  start: number,
+  count: number,
+  onProgress: (bytes: number) => void,
+): Promise<{ bytes: number; error: string | null } | null> {
+  const socket = res.socket
+  if (!socket || socket.destroyed) return null
+  res.flushHeaders()
+  // The header bytes must be in the kernel before another thread writes the body behind them.
+  const flushed = await new Promise<boolean>((resolve) => socket.write('', (e) => resolve(!e)))
+  if (!flushed || socket.destroyed) return { bytes: 0, error: 'the client went away' }
+  // Node's idle timer cannot see the worker's writes; the pool applies the idle limit itself.
+  const idle = socket.timeout
+  socket.setTimeout(0)
+  const job = pool.send({ socket, fileFd: fd, start, count, onProgress })
+  if (!job) {
+    socket.destroy() // headers are out, the body cannot follow through this path any more
+    return { bytes: 0, error: 'no socket descriptor for sendfile' }
+  }
+  const r = await job
+  if (r.error !== null) {
+    socket.destroy()
+    return r
+  }
+  if (idle) socket.setTimeout(idle)
+  res.end() // not awaited: a client that leaves now must not leave this promise pending forever
+  return r
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

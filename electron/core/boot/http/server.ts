@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { silentLogger } from '../../util/logger'
 import { RackbootError, errorMessage } from '../../util/result'
 import { dispatch } from './dispatch'
+import { startSendfilePool } from './sendfile-pool'
 import { replyText } from './reply'
 import { baseUrlFromHost } from './request'
 import type { RouteContext } from './routes/context'
@@ -72,6 +73,11 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
       logger.warn(`HTTP event listener failed: ${errorMessage(err)}`)
     }
   }
+  const idleTimeoutMs = o.idleTimeoutMs ?? 120_000
+  const progressIntervalMs = o.progressIntervalMs ?? 250
+  const threads = o.sendfileThreads ?? 1
+  const offload =
+    threads > 0 ? startSendfilePool({ workers: threads, progressIntervalMs, idleTimeoutMs }) : null
   const fixedBase = o.baseUrl?.replace(/\/+$/, '')
   const ctx: RouteContext = {
     resolver: o.resolver,
@@ -81,8 +87,9 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
     waitSeconds: o.waitSeconds ?? 10,
     retries: o.retries ?? 5,
     retryDelaySeconds: o.retryDelaySeconds ?? 3,
-    progressIntervalMs: o.progressIntervalMs ?? 250,
+    progressIntervalMs,
     now: o.now ?? Date.now,
+    offload,
   }
   const roots = { bootRoot: o.bootRoot, filesRoot: o.filesRoot }
 
@@ -111,7 +118,7 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
     onRequest,
   )
   server.keepAliveTimeout = 15_000
-  server.setTimeout(o.idleTimeoutMs ?? 120_000) // no 'timeout' listener: Node destroys the idle socket
+  server.setTimeout(idleTimeoutMs) // no 'timeout' listener: Node destroys the idle socket
   server.on('connection', (s: Socket) => {
     sockets.add(s)
     stats.connectionsAccepted++
@@ -164,6 +171,7 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
         server.closeAllConnections()
         for (const s of sockets) s.destroy()
         await Promise.all([stopped, ...gone])
+        await offload?.close()
         logger.info(`HTTP provisioning server on ${url} closed`)
       })()
       return closing

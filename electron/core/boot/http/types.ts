@@ -102,6 +102,11 @@ export interface ProvisioningServerOptions {
   requestTimeoutMs?: number
   /** Injected clock for throttling progress (tests). Default Date.now. */
   now?: () => number
+  /**
+   * Large bodies through sendfile(2) worker threads (Linux, koffi): how many threads, 0 to stream every
+   * body through the main thread instead. Default 1.
+   */
+  sendfileThreads?: number
 }
 
 export interface ProvisioningStats {

@@ -5,6 +5,7 @@
 import { constants, promises as fsp } from 'node:fs'
 import path from 'node:path'
 import { err, errorMessage, ok, type Result } from '../../util/result'
+import { FileCache } from './file-cache'
 import { TFTP_ERROR } from './packet'
 
 export interface TftpPeer {
@@ -63,7 +64,9 @@ export function bufferFile(data: Buffer): TftpFile {
  * Serves files under `root`. Symlinks are followed only when their real target is inside the real root;
  * the final component is opened with O_NOFOLLOW so a link swapped in after the check is not followed.
  */
-export function diskProvider(root: string): FileProvider {
+export function diskProvider(root: string, o: { cache?: FileCache | null } = {}): FileProvider {
+  // One cache per provider (per served root), never shared through module state; null turns it off.
+  const cache = o.cache === undefined ? new FileCache() : o.cache
   return {
     async open(requested) {
       const rel = normaliseTftpPath(requested)
@@ -96,14 +99,31 @@ export function diskProvider(root: string): FileProvider {
         if (code === 'ENOENT') return notFound(`'${requested}' not found under ${root}`)
         return accessViolation(`'${requested}' cannot be opened under ${root}: ${code ?? errorMessage(e)}`)
       }
-      const stat = await handle.stat().catch(() => null)
+      const stat = await handle.stat({ bigint: true }).catch(() => null)
       if (!stat?.isFile()) {
         await handle.close()
         return accessViolation(`'${requested}' is not a regular file under ${root}`)
       }
+      if (cache) {
+        let whole: Buffer | null
+        try {
+          whole = await cache.contents(real, handle, stat)
+        } catch (e) {
+          await handle.close()
+          return err({
+            code: TFTP_ERROR.notDefined,
+            message: `'${requested}' cannot be read: ${errorMessage(e)}`,
+          })
+        }
+        if (whole) {
+          await handle.close()
+          return ok(bufferFile(whole)) // blocks become views of the cached bytes: no reads, no copies
+        }
+      }
+      const size = Number(stat.size)
       let closed = false
       return ok({
-        size: stat.size,
+        size,
         async read(offset, length) {
           const buf = Buffer.allocUnsafe(length)
           const { bytesRead } = await handle.read(buf, 0, length, offset)

@@ -63,6 +63,7 @@ export async function serveRuntime(
     onProgress: progressEmitter(ctx, who),
     progressIntervalMs: ctx.progressIntervalMs,
     now: ctx.now,
+    offload: ctx.offload,
   })
   return true
 }

@@ -29,5 +29,6 @@ export async function serveArtifact(
     onProgress: progressEmitter(ctx, who),
     progressIntervalMs: ctx.progressIntervalMs,
     now: ctx.now,
+    offload: ctx.offload,
   })
 }

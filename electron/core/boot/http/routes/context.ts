@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../../../util/logger'
 import type { SendProgress } from '../send-file'
+import type { SendfilePool } from '../sendfile-pool'
 import { assetKeyMatches } from '../request'
 import { replyText } from '../reply'
 import type { BootNodeView, HttpBootEvent, HttpRoute, ProvisioningResolver } from '../types'
@@ -17,6 +18,8 @@ export interface RouteContext {
   retryDelaySeconds: number
   progressIntervalMs: number
   now: () => number
+  /** sendfile threads for large bodies, null where unavailable (not Linux, no koffi) or turned off. */
+  offload: SendfilePool | null
 }
 
 /** Turns sendFile progress into dashboard events for one response. */

@@ -21,5 +21,6 @@ export async function serveStatic(
     onProgress: progressEmitter(ctx, who),
     progressIntervalMs: ctx.progressIntervalMs,
     now: ctx.now,
+    offload: ctx.offload,
   })
 }

@@ -1,0 +1,80 @@
+/**
+ * Whole-file cache for the small files TFTP serves over and over (ipxe.efi ~1 MiB, undionly.kpxe ~70 KiB):
+ * a boot storm asks for the same file once per machine, and reading it block by block from disk for each
+ * transfer was a read syscall, a promise and a Buffer per 64 KiB per client. Entries are keyed by real path
+ * and checked against the opened file's size, mtime and inode on every open, so a replaced or edited file is
+ * read again; the total is bounded and the least recently used files go first.
+ */
+import type { FileHandle } from 'node:fs/promises'
+import type { BigIntStats } from 'node:fs'
+
+export interface FileCacheOptions {
+  /** Bytes held at most over all files. Default 64 MiB. */
+  maxBytes?: number
+  /** Larger files are never cached (streamed per transfer instead). Default 8 MiB. */
+  maxFileBytes?: number
+}
+
+interface Entry {
+  version: string
+  data: Buffer
+}
+
+export class FileCache {
+  private readonly entries = new Map<string, Entry>()
+  /** Reads in progress, so 64 clients asking at once cause one read. */
+  private readonly loading = new Map<string, Promise<Buffer>>()
+  private bytes = 0
+  private readonly maxBytes: number
+  private readonly maxFileBytes: number
+
+  constructor(o: FileCacheOptions = {}) {
+    this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024
+    this.maxFileBytes = Math.min(o.maxFileBytes ?? 8 * 1024 * 1024, this.maxBytes)
+  }
+
+  /**
+   * The whole content of the file open as `handle` (whose stat is `st`), from memory when the cached copy is of
+   * the same version; null when the file is too big to cache. Rejects when reading fails.
+   */
+  async contents(path: string, handle: FileHandle, st: BigIntStats): Promise<Buffer | null> {
+    if (st.size > BigInt(this.maxFileBytes)) return null
+    const version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`
+    const hit = this.entries.get(path)
+    if (hit?.version === version) {
+      this.entries.delete(path) // re-insert: Map order is the LRU order
+      this.entries.set(path, hit)
+      return hit.data
+    }
+    const key = `${path}\0${version}`
+    let load = this.loading.get(key)
+    if (!load) {
+      load = handle.readFile().finally(() => this.loading.delete(key))
+      this.loading.set(key, load)
+    }
+    const data = await load
+    // A file that changed size while being read is served as read, but not kept.
+    if (BigInt(data.length) === st.size) this.keep(path, { version, data })
+    return data
+  }
+
+  private keep(path: string, e: Entry): void {
+    const old = this.entries.get(path)
+    if (old) {
+      this.bytes -= old.data.length
+      this.entries.delete(path)
+    }
+    this.entries.set(path, e)
+    this.bytes += e.data.length
+    for (const [p, victim] of this.entries) {
+      if (this.bytes <= this.maxBytes) break
+      this.entries.delete(p)
+      this.bytes -= victim.data.length
+    }
+  }
+
+  /** Bytes and files held now (tests, status). */
+  stats(): { bytes: number; files: number } {
+    return { bytes: this.bytes, files: this.entries.size }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Keeps every machine's boots as timelines, one JSON file per boot: `<dir>/<mac-with-dashes>/<startedAt>.json`.
+ * Fed with the core's boot events; survives a server restart by continuing the newest boot of a MAC from
+ * disk (and noting the restart in it). Files are replaced atomically (rename) but not fsynced: a timeline
+ * is a record of what happened, losing its last second in a power cut costs nothing.
+ */
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '../../util/logger'
+import { errorMessage } from '../../util/result'
+import type { BootEvent } from '../events'
+import { type BootRecord, type BootView, applyEvent, macKey, newBoot, startsNewBoot, viewOf } from './model'
+
+export interface TimelineRecorderOptions {
+  dir: string
+  logger: Logger
+  now?: () => number
+  /** Silence after which the next event starts a new boot. Default 15 min. */
+  gapMs?: number
+  /** No event for this long before `up`: the boot shows as stalled. Default 3 min (TCG nodes are slow). */
+  stallMs?: number
+  /** Boots kept per MAC; older files are removed. Default 20. */
+  keepPerMac?: number
+}
+
+/** Progress events are saved at most this often per MAC (milestones and failures at once). */
+const PROGRESS_SAVE_MS = 2_000
+/** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
+const MAX_TRACKED = 4096
+
+const fileName = (startedAt: string) => `${startedAt.replace(/:/g, '-')}.json`
+
+export class TimelineRecorder {
+  private readonly now: () => number
+  private readonly startedAt: number
+  private readonly current = new Map<string, { record: BootRecord; savedAt: number }>()
+  /** TFTP knows only the client's address: the last DHCP ACK names its MAC. */
+  private readonly macByIp = new Map<string, string>()
+  private queue: Promise<void> = Promise.resolve()
+
+  constructor(private readonly o: TimelineRecorderOptions) {
+    this.now = o.now ?? Date.now
+    this.startedAt = this.now()
+  }
+
+  /** Takes one event; saving happens in order in the background (see `flush`). */
+  record(e: BootEvent): void {
+    if (e.stage === 'dhcp' && e.step === 'ack' && e.ip && e.mac) this.remember(e.ip, e.mac)
+    const mac = e.mac || (e.ip ? this.macByIp.get(e.ip) : undefined)
+    if (!mac) return
+    const event = e.mac ? e : { ...e, mac }
+    this.queue = this.queue
+      .then(() => this.apply(mac, event))
+      .catch((err: unknown) => {
+        this.o.logger.warn(`timeline for ${mac}: ${errorMessage(err)}`)
+      })
+  }
+
+  /** Resolves once every event recorded so far is on disk. */
+  flush(): Promise<void> {
+    return this.queue
+  }
+
+  /** The newest boots of `mac`, newest first, each with its state now. */
+  async list(mac: string, limit = 10): Promise<BootView[]> {
+    await this.flush()
+    const dir = join(this.o.dir, macKey(mac))
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'))
+    const views: BootView[] = []
+    for (const name of names.sort().reverse().slice(0, limit)) {
+      const r = await readRecord(join(dir, name))
+      if (r) views.push(viewOf(r, this.now(), this.o.stallMs ?? 180_000))
+    }
+    return views
+  }
+
+  private remember(ip: string, mac: string): void {
+    this.macByIp.delete(ip)
+    this.macByIp.set(ip, mac)
+    if (this.macByIp.size > MAX_TRACKED) this.macByIp.delete(this.macByIp.keys().next().value!)
+  }
+
+  private async apply(mac: string, e: BootEvent): Promise<void> {
+    let entry = this.current.get(mac) ?? (await this.resume(mac))
+    if (!entry || startsNewBoot(entry.record, e, this.o.gapMs ?? 15 * 60_000)) {
+      entry = { record: newBoot(mac, e.time), savedAt: 0 }
+      await this.prune(mac)
+    }
+    this.current.delete(mac)
+    this.current.set(mac, entry)
+    if (this.current.size > MAX_TRACKED) this.current.delete(this.current.keys().next().value!)
+    const important = applyEvent(entry.record, e)
+    if (important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) {
+      entry.savedAt = this.now()
+      await this.save(entry.record)
+    }
+  }
+
+  /** The newest boot on disk, when this recorder has not seen the MAC yet (e.g. after a restart). */
+  private async resume(mac: string): Promise<{ record: BootRecord; savedAt: number } | undefined> {
+    const dir = join(this.o.dir, macKey(mac))
+    const newest = (await readdir(dir).catch(() => [] as string[]))
+      .filter((n) => n.endsWith('.json'))
+      .sort()
+      .at(-1)
+    const record = newest ? await readRecord(join(dir, newest)) : null
+    if (!record) return undefined
+    if (Date.parse(record.updatedAt) < this.startedAt)
+      record.serverRestarts.push(new Date(this.startedAt).toISOString())
+    return { record, savedAt: 0 }
+  }
+
+  private async save(r: BootRecord): Promise<void> {
+    const dir = join(this.o.dir, macKey(r.mac))
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const file = join(dir, fileName(r.startedAt))
+    await writeFile(`${file}.tmp`, `${JSON.stringify(r)}\n`, { mode: 0o600 })
+    await rename(`${file}.tmp`, file)
+  }
+
+  private async prune(mac: string): Promise<void> {
+    const keep = (this.o.keepPerMac ?? 20) - 1
+    const dir = join(this.o.dir, macKey(mac))
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()
+    for (const name of names.slice(0, Math.max(0, names.length - keep)))
+      await rm(join(dir, name), { force: true })
+  }
+}
+
+/** A boot file, or null when it is missing or not one of ours (never throws: files can be edited by hand). */
+export async function readRecord(file: string): Promise<BootRecord | null> {
+  try {
+    const r = JSON.parse(await readFile(file, 'utf8')) as Partial<BootRecord>
+    if (
+      r.version !== 1 ||
+      typeof r.mac !== 'string' ||
+      !Array.isArray(r.milestones) ||
+      !Array.isArray(r.events)
+    )
+      return null
+    return { serverRestarts: [], transfers: {}, ...r } as BootRecord
+  } catch {
+    return null
+  }
+}
+
+/** The newest boot of `mac` under a data dir's timeline folder, read straight from disk (for `lab status`). */
+export async function readLatestBoot(dir: string, mac: string): Promise<BootRecord | null> {
+  const d = join(dir, macKey(mac))
+  const newest = (await readdir(d).catch(() => [] as string[]))
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .at(-1)
+  return newest ? readRecord(join(d, newest)) : null
+}

@@ -1,0 +1,40 @@
+/**
+ * A vendor MAC list the OS opened with Rackboot (`import/macs-file`: already read and checked in main). It
+ * waits here until the MAC list panel takes it into its text box and runs the dry run: shown for review,
+ * never assigned without the engineer's Assign.
+ */
+import { defineStore } from 'pinia'
+import { shallowRef } from 'vue'
+import type { MacsFileOpened } from '../../../electron/ipc/contract'
+import { useClient } from './client'
+
+export const useOpenedMacsStore = defineStore('opened-macs', () => {
+  const client = useClient()
+  const pending = shallowRef<MacsFileOpened | null>(null)
+  let users = 0
+  let unsubscribe: (() => void) | null = null
+
+  /** Starts following (once for all users); returns this user's disposer. */
+  function start(): () => void {
+    users += 1
+    unsubscribe ??= client.on('import/macs-file', (file) => (pending.value = file))
+    let stopped = false
+    return () => {
+      if (stopped) return
+      stopped = true
+      users -= 1
+      if (users > 0) return
+      unsubscribe?.()
+      unsubscribe = null
+    }
+  }
+
+  /** The waiting file, now owned by the caller; null when there is none. */
+  function take(): MacsFileOpened | null {
+    const file = pending.value
+    pending.value = null
+    return file
+  }
+
+  return { pending, start, take }
+})

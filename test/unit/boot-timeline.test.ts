@@ -1,0 +1,151 @@
+/**
+ * Boot timelines from boot events: what counts as one boot, which milestones it reached, the state a fault
+ * leaves (no answer, a transfer cut half-way, a server restart), and the files the recorder keeps.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { BootEvent } from '../../electron/core/boot/events'
+import { TimelineRecorder } from '../../electron/core/boot/timeline/recorder'
+import { silentLogger } from '../../electron/core/util/logger'
+
+const MAC = '52:54:00:1e:00:01'
+const T0 = Date.parse('2026-11-26T12:00:00.000Z')
+const at = (s: number) => new Date(T0 + s * 1000).toISOString()
+const ev = (
+  s: number,
+  stage: BootEvent['stage'],
+  step: string,
+  more: Partial<BootEvent> = {},
+): BootEvent => ({
+  time: at(s),
+  mac: MAC,
+  node: 'v1',
+  stage,
+  step,
+  ...more,
+})
+
+/** The events of a UEFI boot through the TFTP chain, as the core emitted them in the lab (rblb1, slot 1). */
+const uefiBoot = (from = 0): BootEvent[] => [
+  ev(from + 0, 'dhcp', 'discover', { clientType: 'UEFI PXE', detail: 'PXEClient:Arch:00007:UNDI:003000' }),
+  ev(from + 0.01, 'dhcp', 'offer', { clientType: 'UEFI PXE', ip: '198.19.30.11', detail: 'ipxe.efi' }),
+  ev(from + 4, 'dhcp', 'ack', { clientType: 'UEFI PXE', ip: '198.19.30.11', detail: 'ipxe.efi' }),
+  ev(from + 5, 'tftp', 'progress', {
+    mac: '',
+    ip: '198.19.30.11',
+    detail: 'ipxe.efi',
+    bytes: 4096,
+    total: 850528,
+  }),
+  ev(from + 6, 'tftp', 'done', {
+    mac: '',
+    ip: '198.19.30.11',
+    detail: 'ipxe.efi',
+    bytes: 850528,
+    total: 850528,
+  }),
+  ev(from + 9, 'dhcp', 'discover', { clientType: 'iPXE' }),
+  ev(from + 9.1, 'dhcp', 'ack', { clientType: 'iPXE', ip: '198.19.30.11' }),
+  ev(from + 10, 'ipxe', 'done', { detail: 'ipxe HTTP 200' }),
+  ev(from + 12, 'kernel', 'done', { detail: 'kernel HTTP 200' }),
+  ev(from + 14, 'image', 'done', { detail: 'image HTTP 200' }),
+  ev(from + 15, 'modules', 'done', { detail: 'modules HTTP 200' }),
+  ev(from + 15.5, 'overlay', 'done', { detail: 'system HTTP 200' }),
+  ev(from + 30, 'dhcp', 'discover', { clientType: 'plain DHCP', detail: 'udhcp 1.35.0' }),
+  ev(from + 31, 'init', 'init'),
+  ev(from + 33, 'agent', 'up'),
+  ev(from + 93, 'agent', 'heartbeat'),
+]
+
+describe('boot timeline recorder', () => {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  })
+  const recorder = (nowS: () => number, dir?: string) => {
+    const d = dir ?? mkdtempSync(join(tmpdir(), 'rb-timeline-'))
+    if (!dir) dirs.push(d)
+    return {
+      dir: d,
+      r: new TimelineRecorder({ dir: d, logger: silentLogger, now: () => T0 + nowS() * 1000 }),
+    }
+  }
+
+  it('a UEFI chain is one boot: both DHCP rounds, TFTP named through the lease, every milestone to agent up', async () => {
+    const { r, dir } = recorder(() => 100)
+    for (const e of uefiBoot()) r.record(e)
+    const [boot, ...older] = await r.list(MAC)
+    expect(older).toEqual([])
+    expect(boot).toMatchObject({
+      state: 'up',
+      stage: 'agent-up',
+      problem: null,
+      clientType: 'UEFI PXE',
+      node: 'v1',
+    })
+    expect(boot!.ip).toBe('198.19.30.11')
+    expect(boot!.milestones.map((m) => [m.milestone, m.time])).toEqual([
+      ['dhcp-discover', at(0)],
+      ['dhcp-ack', at(4)],
+      ['tftp', at(6)],
+      ['ipxe-script', at(10)],
+      ['kernel', at(12)],
+      ['image', at(14)],
+      ['overlays', at(15.5)],
+      ['bootstrap', at(31)],
+      ['agent-up', at(33)],
+    ])
+    expect(boot!.milestones.find((m) => m.milestone === 'tftp')?.detail).toBe('ipxe.efi')
+    expect(boot!.transfers.tftp).toEqual({ bytes: 850528, total: 850528 })
+    // Progress and heartbeats update counters, not the event list.
+    expect(boot!.events.some((e) => e.step === 'progress' || e.step === 'heartbeat')).toBe(false)
+    expect(readdirSync(join(dir, '52-54-00-1e-00-01'))).toEqual(['2026-11-26T12-00-00.000Z.json'])
+  })
+
+  it('a machine killed mid-download: that boot shows aborted with the bytes; its next power-on is a new boot', async () => {
+    const { r } = recorder(() => 300)
+    const cut = uefiBoot().slice(0, 9)
+    cut.push(ev(13, 'image', 'progress', { bytes: 300_000, total: 1_056_816 }))
+    cut.push(ev(14, 'image', 'aborted', { bytes: 300_000, total: 1_056_816 }))
+    for (const e of [...cut, ...uefiBoot(200)]) r.record(e)
+    const [again, killed] = await r.list(MAC)
+    expect(killed).toMatchObject({ state: 'aborted', stage: 'kernel' })
+    expect(killed!.problem).toContain('image stopped half-way (300000 of 1056816 bytes)')
+    expect(again).toMatchObject({ state: 'up', startedAt: at(200) })
+  })
+
+  it('a machine nobody answers: DISCOVERs only, stalled after the quiet time with the next step to take', async () => {
+    let now = 20
+    const { r } = recorder(() => now)
+    for (const s of [0, 4, 12]) r.record(ev(s, 'dhcp', 'discover', { clientType: 'iPXE', node: null }))
+    expect((await r.list(MAC))[0]).toMatchObject({ state: 'running', stage: 'dhcp-discover' })
+    now = 12 + 181
+    const [stalled] = await r.list(MAC)
+    expect(stalled).toMatchObject({ state: 'stalled', stage: 'dhcp-discover' })
+    expect(stalled!.problem).toMatch(/^nothing for 181 s after dhcp-discover: DISCOVERs but no lease/)
+  })
+
+  it('a server restart mid-boot: the new recorder continues the boot from disk and notes the restart', async () => {
+    const first = recorder(() => 11)
+    const events = uefiBoot()
+    for (const e of events.slice(0, 9)) first.r.record(e)
+    await first.r.flush()
+    const second = recorder(() => 40, first.dir)
+    for (const e of events.slice(9)) second.r.record(e)
+    const boots = await second.r.list(MAC)
+    expect(boots).toHaveLength(1)
+    expect(boots[0]).toMatchObject({ state: 'up', serverRestarts: [at(40)] })
+    expect(boots[0]!.milestones.map((m) => m.milestone)).toContain('kernel')
+  })
+
+  it('keeps a bounded number of boots per machine', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'rb-timeline-'))
+    dirs.push(d)
+    const r = new TimelineRecorder({ dir: d, logger: silentLogger, now: () => T0 + 9e6, keepPerMac: 3 })
+    for (let i = 0; i < 5; i++) for (const e of uefiBoot(i * 1000)) r.record(e)
+    const boots = await r.list(MAC, 10)
+    expect(boots.map((b) => b.startedAt)).toEqual([at(4000), at(3000), at(2000)])
+  })
+})
