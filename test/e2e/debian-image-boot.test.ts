@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Rackboot } from '../../electron/core/rackboot'
 import { missing } from '../support/env'
 import { buildCli } from '../support/cli'
-import { labFixture, waitFor } from '../support/image-lab'
+import { labFixture, waitFor } from '../support/lab'
 
 const IMAGE_DIR = join(__dirname, '..', '..', '.cache', 'debian-image')
 const ROOTFS = join(IMAGE_DIR, 'debian-systemd.tar.gz')
@@ -96,7 +96,7 @@ describe.skipIf(skip)(
         // The agent (started by /init before systemd) reports; systemd-networkd brought the NIC up.
         await waitFor(
           "the agent's inventory in /status",
-          () => lab.status().nodes.find((n) => n.name === 'deb1')?.agent?.cpus !== undefined,
+          () => lab.httpStatus().nodes.find((n) => n.name === 'deb1')?.agent?.cpus !== undefined,
           detail,
           BOOT_MS,
         )
@@ -105,7 +105,7 @@ describe.skipIf(skip)(
           state: string
         }>
         expect(nodes.find((n) => n.name === 'deb1')?.state).toBe('up')
-        const agent = lab.status().nodes.find((n) => n.name === 'deb1')!.agent!
+        const agent = lab.httpStatus().nodes.find((n) => n.name === 'deb1')!.agent!
         expect(agent.hostname).toBe('deb1')
         expect(agent.cpus).toBeGreaterThan(0)
         expect(agent.memoryKiB).toBeGreaterThan(512 * 1024)
@@ -122,10 +122,10 @@ describe.skipIf(skip)(
         await waitFor(
           'the node to report the runtime overlay holding the new file as applied',
           () => {
-            const sha = lab.status().nodes.find((n) => n.name === 'deb1')?.agent?.runtimeSha256
+            const sha = lab.httpStatus().nodes.find((n) => n.name === 'deb1')?.agent?.runtimeSha256
             return sha !== undefined && sha === servedSha() && cpioFile(archive, 'etc/motd') === motd
           },
-          () => `${detail()}\n--- status:\n${JSON.stringify(lab.status())}`,
+          () => `${detail()}\n--- status:\n${JSON.stringify(lab.httpStatus())}`,
           BOOT_MS,
         )
         // Fetched from a privileged source port: the server refuses the runtime overlay otherwise.

@@ -80,11 +80,11 @@ describe.skipIf(skip)('the default image boots in the lab through Rackboot DHCP 
       expect(c.indexOf('rackboot-init: exec /sbin/init')).toBeLessThan(c.indexOf(MARKER))
       await waitFor(
         "the agent's report (node state 'up')",
-        () => lab.status().nodes.find((n) => n.name === 'rescue1')?.state === 'up',
+        () => lab.httpStatus().nodes.find((n) => n.name === 'rescue1')?.state === 'up',
         detail(1),
         BOOT_MS,
       )
-      const agent = lab.status().nodes.find((n) => n.name === 'rescue1')!.agent!
+      const agent = lab.httpStatus().nodes.find((n) => n.name === 'rescue1')!.agent!
       expect(agent.nics).toEqual(expect.arrayContaining([expect.objectContaining({ mac: PLANNED })]))
 
       await waitFor('the marker on slot 2', () => lab.console(2).includes(MARKER), detail(2), BOOT_MS)

@@ -58,6 +58,16 @@ export interface LabStatusJson {
   }>
 }
 
+/** GET /status of the lab's provisioning server (resolver.status()). */
+export interface HttpStatusJson {
+  nodes: Array<{
+    name: string
+    state: string
+    lastSeen: string | null
+    agent: (Record<string, unknown> & { stage: string; runtimeSha256?: string }) | null
+  }>
+}
+
 /** One lab on its own data dir; `close()` is safe in afterAll whatever state the test left. */
 export function labFixture(o: { prefix: string; id: number; subnet: string }) {
   // Made on first use, so a skipped or filtered-out suite leaves no directory behind.
@@ -148,6 +158,58 @@ export function labFixture(o: { prefix: string; id: number; subnet: string }) {
         30_000,
       )
       return () => out
+    },
+    /** The lab's server address (.1 of the subnet), where nodes reach HTTP on port 9873. */
+    serverAddress: o.subnet.replace(/\.0\/24$/, '.1'),
+    /** GET /status of the provisioning server (node stages, each node's newest agent report), from the server side. */
+    httpStatus: () =>
+      JSON.parse(
+        execFileSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            `${o.prefix}-srv`,
+            'curl',
+            '-sf',
+            '-m',
+            '10',
+            `http://${o.subnet.replace(/\.0\/24$/, '.1')}:9873/status`,
+          ],
+          { encoding: 'utf8', timeout: 30_000 },
+        ),
+      ) as HttpStatusJson,
+    /** One contract call on the lab serve's API (token from the data dir); throws with the serve's error. */
+    api: (channel: string, request: unknown): unknown => {
+      const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
+        url: string
+        token: string
+      }
+      const out = execFileSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          `${o.prefix}-srv`,
+          'curl',
+          '-s',
+          '-m',
+          '20',
+          '-X',
+          'POST',
+          '-H',
+          `authorization: Bearer ${h.token}`,
+          '-H',
+          'content-type: application/json',
+          '-d',
+          JSON.stringify(request),
+          `${h.url}/api/${channel}`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      )
+      const reply = JSON.parse(out) as { ok: boolean; value?: unknown; error?: { message: string } }
+      if (!reply.ok) throw new Error(`${channel}: ${reply.error?.message ?? out}`)
+      return reply.value
     },
     close() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
