@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
   options: {
     nodes: { type: 'string', default: '1,8' },
     rounds: { type: 'string', default: '1' },
+    /** Which stack boots first in each round (the machine's load drifts during a run). */
+    first: { type: 'string', default: 'rackboot' },
   },
 })
 const PREFIX = 'rblb4'
@@ -56,6 +58,8 @@ interface NodeResult {
   markerS: number | null
   /** Rackboot only: power-on to the agent's `up` report in the server's timeline. */
   agentS: number | null
+  /** Rackboot only: power-on to each server-side milestone, seconds (where the time goes). */
+  stages: Record<string, number>
 }
 
 const macOf = (slot: number) => labMac(LAB_ID, slot)
@@ -89,6 +93,7 @@ async function bootAll(dataDir: string, n: number, withAgent: boolean): Promise<
     await new Promise((r) => setTimeout(r, 100))
   }
   const results: NodeResult[] = []
+  const stages: Record<string, number> = {}
   for (let slot = 1; slot <= n; slot++) {
     let agentS: number | null = null
     if (withAgent) {
@@ -96,12 +101,20 @@ async function bootAll(dataDir: string, n: number, withAgent: boolean): Promise<
       for (let i = 0; i < 600 && agentS === null; i++) {
         const boot = await readLatestBoot(path.join(dataDir, 'timelines'), macOf(slot))
         const up = boot?.milestones.find((m) => m.milestone === 'agent-up')
-        if (up) agentS = (Date.parse(up.time) - on(slot)) / 1000
-        else await new Promise((r) => setTimeout(r, 100))
+        if (up) {
+          agentS = (Date.parse(up.time) - on(slot)) / 1000
+          for (const m of boot!.milestones)
+            stages[`${slot}:${m.milestone}`] = (Date.parse(m.time) - on(slot)) / 1000
+        } else await new Promise((r) => setTimeout(r, 100))
       }
     }
     const t = seen.get(slot)
-    results.push({ slot, markerS: t === undefined ? null : (t - on(slot)) / 1000, agentS })
+    const own = Object.fromEntries(
+      Object.entries(stages)
+        .filter(([k]) => k.startsWith(`${slot}:`))
+        .map(([k, v]) => [k.slice(k.indexOf(':') + 1), v]),
+    )
+    results.push({ slot, markerS: t === undefined ? null : (t - on(slot)) / 1000, agentS, stages: own })
   }
   return results
 }
@@ -307,6 +320,7 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup()
   cleanup.onSignals()
   const work = mkdtempSync(path.join(os.tmpdir(), 'rblb4-bench-'))
+  mkdirSync(path.join(work, 'again'))
   cleanup.add('remove work dir', () => rmSync(work, { recursive: true, force: true }))
   const rows: string[][] = []
   const load = () => os.loadavg()[0]!.toFixed(1)
@@ -316,9 +330,25 @@ async function main(): Promise<void> {
         const files = path.join(work, `files-${n}`)
         const loadBefore = load()
         process.stderr.write(`N=${n} round ${round + 1}: Rackboot…\n`)
-        const ours = await rackbootRound(work, n, files, cleanup)
-        process.stderr.write(`N=${n} round ${round + 1}: dnsmasq + nginx…\n`)
-        const peer = await peerRound(work, n, files, cleanup)
+        let ours: NodeResult[]
+        let peer: NodeResult[]
+        if (args.first === 'peer') {
+          // The peer needs Rackboot's rendered files: render them with a one-node-per-MAC Rackboot round first,
+          // untimed, then time the peer and Rackboot again.
+          await rackbootRound(work, n, files, cleanup)
+          process.stderr.write(`N=${n} round ${round + 1}: dnsmasq + nginx…\n`)
+          peer = await peerRound(work, n, files, cleanup)
+          process.stderr.write(`N=${n} round ${round + 1}: Rackboot (timed)…\n`)
+          ours = await rackbootRound(path.join(work, 'again'), n, path.join(work, 'again-files'), cleanup)
+        } else {
+          ours = await rackbootRound(work, n, files, cleanup)
+          process.stderr.write(`N=${n} round ${round + 1}: dnsmasq + nginx…\n`)
+          peer = await peerRound(work, n, files, cleanup)
+        }
+        const milestones = ['dhcp-ack', 'ipxe-script', 'kernel', 'overlays', 'agent-up']
+        process.stderr.write(
+          `Rackboot medians from power-on: ${milestones.map((m) => `${m} ${fmt(median(ours.map((x) => x.stages[m]).filter((x): x is number => x !== undefined)))} s`).join(', ')}\n`,
+        )
         const ok = (xs: NodeResult[]) => xs.map((x) => x.markerS).filter((x): x is number => x !== null)
         const agents = ours.map((x) => x.agentS).filter((x): x is number => x !== null)
         const mo = median(ok(ours))
