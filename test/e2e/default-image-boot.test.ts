@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { missing } from '../support/env'
 import { buildCli } from '../support/cli'
-import { labFixture, waitFor } from '../support/image-lab'
+import { labFixture, waitFor } from '../support/lab'
 import { Rackboot } from '../../electron/core/rackboot'
 import {
   DEFAULT_IMAGE_NAME,

@@ -8,6 +8,8 @@ import { checkPrefix, labNames } from '../../electron/core/lab/netns'
 import { consoleSummary, labMac, qemuArgs } from '../../electron/core/lab/qemu'
 import { buildRouterAdvertisement, labIpv6Prefix } from '../../electron/core/lab/ra'
 import type { LabNode } from '../../electron/core/lab/state'
+import { labTimeline } from '../../electron/core/lab/timeline'
+import { newBoot } from '../../electron/core/boot/timeline/model'
 
 const node = (o: Partial<LabNode> = {}): LabNode => ({
   slot: 1,
@@ -87,6 +89,45 @@ describe('lab plan', () => {
     })
     expect(consoleSummary('').stage).toBe('off-or-silent')
     expect(consoleSummary('\x1b[=3h\x1b[2J').lastLine).toBe('')
+  })
+
+  it('lab timeline: power-on and console markers join the server boot; off says where it stopped', () => {
+    const on = '2026-11-26T12:00:00.000Z'
+    const boot = newBoot('52:54:00:00:00:01', '2026-11-26T12:00:03.000Z')
+    boot.milestones.push({ milestone: 'dhcp-ack', time: '2026-11-26T12:00:04.000Z' })
+    boot.milestones.push({ milestone: 'ipxe-script', time: '2026-11-26T12:00:05.000Z' })
+    boot.transfers.kernel = { bytes: 1000, total: 8000 }
+    boot.updatedAt = '2026-11-26T12:00:06.000Z'
+    const base = { boot, poweredOnAt: on, now: Date.parse(on) + 10_000, stallMs: 60_000 }
+    const console = 'rackboot-init: node n1 (52:54:00:00:00:01)\r\nrackboot-init: exec /sbin/init\r\n'
+    const running = labTimeline({
+      ...base,
+      console,
+      running: true,
+      consoleChangedAt: '2026-11-26T12:00:09.000Z',
+    })
+    expect(running.milestones.map((m) => m.milestone)).toEqual([
+      'power-on',
+      'dhcp-ack',
+      'ipxe-script',
+      'bootstrap',
+      'sbin-init',
+    ])
+    expect(running).toMatchObject({ state: 'running', stage: 'sbin-init', problem: null })
+    const off = labTimeline({ ...base, console: '', running: false, consoleChangedAt: null })
+    expect(off.state).toBe('off')
+    expect(off.problem).toBe(
+      'the machine is off; its boot stopped after ipxe-script, kernel cut off at 1000 of 8000 bytes',
+    )
+    // A boot that started before this power-on belongs to an earlier one: only the power-on is shown.
+    const stale = labTimeline({
+      ...base,
+      poweredOnAt: '2026-11-26T12:00:30.000Z',
+      console: '',
+      running: true,
+      consoleChangedAt: null,
+    })
+    expect(stale.milestones.map((m) => m.milestone)).toEqual(['power-on'])
   })
 
   it('builds an RFC 4861 RA: type 134, lifetime 0, one L+A prefix option', () => {
