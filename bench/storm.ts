@@ -29,6 +29,13 @@ const { values: args } = parseArgs({
     mix: { type: 'string', default: '1:1' },
     'kernel-mib': { type: 'string', default: '4' },
     'image-mib': { type: 'string', default: '8' },
+    /**
+     * Boot every node once before the measured storm, against the same server: the "power cut recovered"
+     * case, where per-node first-boot work (host keys, rendered overlays) already exists.
+     */
+    warm: { type: 'boolean', default: false },
+    /** Queue under the tbf: 'fifo' (tbf's own) or 'fq_codel' (Linux's default NIC qdisc). */
+    qdisc: { type: 'string', default: 'fifo' },
   },
 })
 
@@ -186,9 +193,10 @@ async function main(): Promise<void> {
               imageBytes: Number(args['image-mib']) << 20,
             },
           })
-          await rig.shape(args.link)
+          await rig.shape(args.link, args.qdisc === 'fq_codel' ? 'fq_codel' : 'fifo')
           const daemons = server === 'rackboot' ? [await rig.startServe()] : await startPeer(rig, dir)
           try {
+            if (args.warm) await (await rig.startClients({ deadlineMs: 300_000 })).done
             const clients = await rig.startClients({ deadlineMs: 300_000 })
             const r = withLimit(await clients.done, args.link)
             rows.push({ n, server, r })
@@ -218,10 +226,10 @@ async function main(): Promise<void> {
 function report(rows: Row[], started: Date): void {
   const out: string[] = []
   out.push(
-    `Boot storm, ${started.toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}, link tbf ${args.link}, firmware mix bios:uefi ${args.mix}`,
+    `Boot storm, ${started.toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}, link tbf ${args.link} (${args.qdisc} queue), firmware mix bios:uefi ${args.mix}`,
   )
   out.push(
-    `Per node: ROM DHCP, TFTP (undionly.kpxe 1432 or ipxe.efi 1468 with the EDK2 tsize probe, lock-step), iPXE DHCP, script, kernel ${args['kernel-mib']} MiB, image ${args['image-mib']} MiB, system overlay; power-on spread 1 s.\n`,
+    `Per node: ROM DHCP, TFTP (undionly.kpxe 1432 or ipxe.efi 1468 with the EDK2 tsize probe, lock-step), iPXE DHCP, script, kernel ${args['kernel-mib']} MiB, image ${args['image-mib']} MiB, system overlay; power-on spread 1 s${args.warm ? '; warm: every node booted once before, against the same server' : '; cold: first boot of every node'}.\n`,
   )
   const peerOf = (n: number) => rows.find((x) => x.n === n && x.server !== 'rackboot')
   out.push(

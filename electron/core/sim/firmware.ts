@@ -145,6 +145,6 @@ export function firmwareMix(text: string, n: number): SimFirmware[] | null {
   if (bios + uefi === 0) return null
   // Spread evenly (Bresenham) so any prefix of the storm has about the right mix.
   return Array.from({ length: n }, (_, i) =>
-    Math.floor(((i + 1) * bios) / (bios + uefi)) > Math.floor((i * bios) / (bios + uefi)) ? 'bios' : 'uefi',
+    Math.ceil(((i + 1) * bios) / (bios + uefi)) > Math.ceil((i * bios) / (bios + uefi)) ? 'bios' : 'uefi',
   )
 }

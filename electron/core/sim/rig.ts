@@ -178,25 +178,18 @@ export class StormRig {
     for (const ns of [this.srv, this.cli]) await execFileP('ip', ['netns', 'del', ns]).catch(() => undefined)
   }
 
-  /** tbf on the server's veth (the direction the bytes flow); null removes it. */
-  async shape(rate: string | null): Promise<void> {
+  /**
+   * tbf on the server's veth (the direction the bytes flow); null removes it. tbf alone queues in one FIFO,
+   * where bulk HTTP delays and drops the DHCP and lock-step TFTP packets behind it; `fq_codel` puts Linux's
+   * default NIC qdisc under the tbf, as on a laptop's real 1 Gbit/s port (flows queue apart).
+   */
+  async shape(rate: string | null, child: 'fifo' | 'fq_codel' = 'fifo'): Promise<void> {
     await this.exec('srv', ['tc', 'qdisc', 'del', 'dev', this.srvIf, 'root']).catch(() => undefined)
-    if (rate)
-      await this.exec('srv', [
-        'tc',
-        'qdisc',
-        'add',
-        'dev',
-        this.srvIf,
-        'root',
-        'tbf',
-        'rate',
-        rate,
-        'burst',
-        '256kb',
-        'latency',
-        '50ms',
-      ])
+    if (!rate) return
+    const tbf = ['tbf', 'rate', rate, 'burst', '256kb', 'latency', '50ms']
+    await this.exec('srv', ['tc', 'qdisc', 'add', 'dev', this.srvIf, 'root', 'handle', '1:', ...tbf])
+    if (child === 'fq_codel')
+      await this.exec('srv', ['tc', 'qdisc', 'add', 'dev', this.srvIf, 'parent', '1:1', 'fq_codel'])
   }
 
   /** Writes the storm's nodes, image and settings into the data dir (before serve holds the store). */
