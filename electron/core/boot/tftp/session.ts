@@ -309,7 +309,9 @@ class Session implements TftpSession {
         if (data === null) break
         if (this.nextToSend !== n) continue
         this.sent.set(n, { length: data.length, at: this.now() })
-        this.o.socket.send([dataHeader(n), data], this.o.peer.port, this.o.peer.address, () => {})
+        // No callback on purpose: without one Node sends synchronously (uv_udp_try_send) instead of allocating
+        // a SendWrap and queueing a completion callback per block. A lost block is the retransmit timer's job.
+        this.o.socket.send([dataHeader(n), data], this.o.peer.port, this.o.peer.address)
         if (n > this.highestSent) this.highestSent = n
         this.nextToSend = n + 1
       }
@@ -327,7 +329,7 @@ class Session implements TftpSession {
 
   private send(packet: Buffer, to: { address: string; port: number }): void {
     if (this.ended) return
-    this.o.socket.send(packet, to.port, to.address, () => {})
+    this.o.socket.send(packet, to.port, to.address) // no callback: the synchronous path, as in pump()
   }
 
   /** dgram sends complete asynchronously; closing first would drop the ERROR. */
