@@ -223,7 +223,15 @@ export const channels = {
   'import/warewulf': channel<typeof importWarewulfRequest, NodeImportOutcome>(importWarewulfRequest),
   /** A vendor MAC list onto the empty planned slots in rack order; refuses with every problem unless forced. */
   'import/macs': channel<typeof importMacsRequest, MacListOutcome>(importMacsRequest),
+  /** Desktop app: asks the OS once and hands the data dir to the elevated boot stack (headless: unavailable). */
+  'app/elevate': channel<typeof empty, ElevationResult>(empty),
 } as const
+
+/** What `app/elevate` did, with one sentence for the user. */
+export interface ElevationResult {
+  outcome: 'elevated' | 'denied' | 'failed' | 'busy' | 'unavailable'
+  message: string
+}
 
 export type Channel = keyof typeof channels
 export type RequestOf<C extends Channel> = z.input<(typeof channels)[C]['request']>
