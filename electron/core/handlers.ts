@@ -39,6 +39,12 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       headless: deps.headless,
       stack: deps.stackStatus(),
     }),
+    // The desktop app's main process answers this itself (electron/main/lifecycle.ts); a core cannot elevate.
+    'app/elevate': async () => ({
+      outcome: 'unavailable',
+      message:
+        'Only the desktop app can ask for administrator rights; start `rackboot serve` with them instead (sudo).',
+    }),
     'settings/get': async () => repo.settings(),
     'settings/update': async (patch) => repo.updateSettings(patch),
     'nodes/list': async () => repo.listNodes(),
@@ -80,11 +86,5 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       )(req.interface),
     'plan/preview': async (req) => repo.previewPlan(req),
     'plan/apply': async (req) => repo.applyPlan(req),
-    // The desktop app's main process answers this itself (electron/main/lifecycle.ts); a core cannot elevate.
-    'app/elevate': async () => ({
-      outcome: 'unavailable',
-      message:
-        'Only the desktop app can ask for administrator rights; start `rackboot serve` with them instead (sudo).',
-    }),
   }
 }

@@ -184,6 +184,8 @@ export interface ImageProgressEvent {
 
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
+  /** Desktop app: asks the OS once and hands the data dir to the elevated boot stack (headless: unavailable). */
+  'app/elevate': channel<typeof empty, ElevationResult>(empty),
   'settings/get': channel<typeof empty, Settings>(empty),
   'settings/update': channel<typeof settingsUpdateRequest, Settings>(settingsUpdateRequest),
   'nodes/list': channel<typeof empty, Node[]>(empty),
@@ -223,8 +225,6 @@ export const channels = {
   'import/warewulf': channel<typeof importWarewulfRequest, NodeImportOutcome>(importWarewulfRequest),
   /** A vendor MAC list onto the empty planned slots in rack order; refuses with every problem unless forced. */
   'import/macs': channel<typeof importMacsRequest, MacListOutcome>(importMacsRequest),
-  /** Desktop app: asks the OS once and hands the data dir to the elevated boot stack (headless: unavailable). */
-  'app/elevate': channel<typeof empty, ElevationResult>(empty),
 } as const
 
 /** What `app/elevate` did, with one sentence for the user. */
