@@ -42,6 +42,12 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       headless: deps.headless,
       stack: deps.stackStatus(),
     }),
+    // The desktop app's main process answers this itself (electron/main/lifecycle.ts); a core cannot elevate.
+    'app/elevate': async () => ({
+      outcome: 'unavailable',
+      message:
+        'Only the desktop app can ask for administrator rights; start `rackboot serve` with them instead (sudo).',
+    }),
     'settings/get': async () => repo.settings(),
     'settings/update': async (patch) => repo.updateSettings(patch),
     'nodes/list': async () => repo.listNodes(),

@@ -224,6 +224,8 @@ const timelineRequest = z
 
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
+  /** Desktop app: asks the OS once and hands the data dir to the elevated boot stack (headless: unavailable). */
+  'app/elevate': channel<typeof empty, ElevationResult>(empty),
   'settings/get': channel<typeof empty, Settings>(empty),
   'settings/update': channel<typeof settingsUpdateRequest, Settings>(settingsUpdateRequest),
   'nodes/list': channel<typeof empty, Node[]>(empty),
@@ -268,6 +270,12 @@ export const channels = {
   /** A node's (or MAC's) newest boots, newest first: milestones, current stage, state and the problem if any. */
   'nodes/timeline': channel<typeof timelineRequest, BootView[]>(timelineRequest),
 } as const
+
+/** What `app/elevate` did, with one sentence for the user. */
+export interface ElevationResult {
+  outcome: 'elevated' | 'denied' | 'failed' | 'busy' | 'unavailable'
+  message: string
+}
 
 export type Channel = keyof typeof channels
 export type RequestOf<C extends Channel> = z.input<(typeof channels)[C]['request']>

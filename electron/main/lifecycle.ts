@@ -11,7 +11,8 @@ import { contentSecurityPolicy, hardenSession, hardenWebContents, isTrustedSende
 import { createInvokeHandler, forwardEvents, registerInvokeHandler } from './ipc'
 import { createMainWindow } from './window'
 import { isPermissionError } from './privilege/offer'
-import { offerElevationInApp } from './privilege/in-app'
+import { elevationCommandInApp, offerElevationInApp } from './privilege/in-app'
+import { elevateFromUi } from './elevate-from-ui'
 import { startElevatedStack } from './privilege/elevated-stack'
 import { startElevatedDetached } from './privilege/elevated-detached'
 import { openInProcess } from './backend/in-process'
@@ -110,7 +111,11 @@ export function runApp(
     const core = opened.host
     logger.info(`core open, data in ${dataDir}`)
     const handler = createInvokeHandler({
-      dispatch: (channel, payload) => core.dispatch(channel, payload),
+      // app/elevate is main's own: only this process can ask the OS and hand the data dir over.
+      dispatch: (channel, payload) =>
+        channel === 'app/elevate'
+          ? elevateFromUi(core, payload, (settings) => elevationCommandInApp(settings, dataDir))
+          : core.dispatch(channel, payload),
       isTrustedSender: (event) => isTrustedSender(event, location.appUrl),
       logger,
     })

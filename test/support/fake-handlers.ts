@@ -102,6 +102,7 @@ export const testStatus: AppStatus = {
 export function fakeHandlers(overrides: Partial<Handlers> = {}): Handlers {
   return {
     'app/status': async () => testStatus,
+    'app/elevate': async () => ({ outcome: 'unavailable', message: 'fake core' }),
     'settings/get': async () => settingsSchema.parse({}),
     'settings/update': async (patch) => settingsSchema.parse(patch),
     'nodes/list': async () => [nodeSchema.parse({ name: 'n1', createdAt: 't', updatedAt: 't' })],

@@ -188,6 +188,15 @@ describe('Electron main lifecycle', () => {
     })
     expect(await invoke(null, { channel: 'nodes/list', payload: {} })).toMatchObject({ ok: false })
 
+    // app/elevate is answered by main itself; a source checkout has no prompt to offer.
+    expect(await invoke(APP_URL, { channel: 'app/elevate', payload: {} })).toEqual({
+      ok: true,
+      value: {
+        outcome: 'unavailable',
+        message: 'No administrator prompt here: in a source checkout run `sudo rackboot serve` instead.',
+      },
+    })
+
     // A change in the core reaches the window as an event.
     const added = await invoke(APP_URL, {
       channel: 'nodes/add',

@@ -4,7 +4,7 @@
  * live value reloads, as after a reconnect.
  */
 import { defineStore } from 'pinia'
-import { shallowRef } from 'vue'
+import { ref, shallowRef } from 'vue'
 import type { AppNotice } from '../../../electron/ipc/contract'
 import { useClient } from './client'
 import { useConnectionStore } from './connection'
@@ -38,5 +38,24 @@ export const useNoticesStore = defineStore('notices', () => {
     latest.value = null
   }
 
-  return { latest, start, dismiss }
+  /** A notice from the UI itself (e.g. the answer to its own request). */
+  function show(notice: AppNotice): void {
+    latest.value = notice
+  }
+
+  /** The status bar's "Start with administrator rights": the desktop app asks the OS once (app/elevate). */
+  const elevating = ref(false)
+  async function elevate(): Promise<void> {
+    elevating.value = true
+    try {
+      const r = await client.call('app/elevate', {})
+      show({ level: r.outcome === 'elevated' ? 'info' : 'warn', message: r.message })
+    } catch (e) {
+      show({ level: 'error', message: e instanceof Error ? e.message : String(e) })
+    } finally {
+      elevating.value = false
+    }
+  }
+
+  return { latest, start, dismiss, show, elevate, elevating }
 })

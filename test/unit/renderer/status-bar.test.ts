@@ -169,6 +169,23 @@ describe('StatusBar', () => {
     expect(wrapper.find('[data-test="notice"]').exists()).toBe(false)
   })
 
+  it('offers administrator rights when the stack failed, and shows the answer', async () => {
+    const client = new FakeClient().answer('stack/status', stackStatus({ state: 'running' }))
+    wrapper = await mountWith(StatusBar, client)
+    expect(wrapper.find('[data-test="elevate"]').exists()).toBe(false)
+    client.emit(
+      'stack/changed',
+      stackStatus({ state: 'failed', error: 'cannot bind 0.0.0.0:67: permission denied' }),
+    )
+    await flushPromises()
+    client.answer('app/elevate', { outcome: 'denied', message: 'Administrator rights were not granted.' })
+    await wrapper.get('[data-test="elevate"]').trigger('click')
+    await flushPromises()
+    expect(client.calls.at(-1)).toEqual({ channel: 'app/elevate', request: {} })
+    expect(wrapper.get('[data-test="notice"]').text()).toContain('Administrator rights were not granted.')
+    expect(wrapper.get('[data-test="notice"]').classes()).toContain('notice-warn')
+  })
+
   it('unsubscribes when unmounted', async () => {
     const client = new FakeClient().answer('stack/status', stackStatus())
     wrapper = await mountWith(StatusBar, client)
