@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { remote } from 'webdriverio'
@@ -39,6 +39,24 @@ const skip = missing({
 
 type Browser = WebdriverIO.Browser
 
+const ROOT = join(import.meta.dirname, '../..')
+
+/** Newest modification time (ms) of any file under `dir`. */
+function newest(dir: string): number {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs)
+  return t
+}
+
+/** True when out/renderer is missing or older than the renderer's sources (or the contract it imports). */
+function rendererBuildIsStale(): boolean {
+  const html = join(ROOT, 'out/renderer/index.html')
+  if (!existsSync(html)) return true
+  const sources = ['renderer', 'electron/ipc', 'electron/core/inventory'].map((d) => newest(join(ROOT, d)))
+  return Math.max(...sources) > statSync(html).mtimeMs
+}
+
 /** A headless Chromium session with a 1280×800 viewport (the window size would include the browser frame). */
 async function startBrowser(dark = false): Promise<Browser> {
   const browser = await remote({
@@ -50,6 +68,8 @@ async function startBrowser(dark = false): Promise<Browser> {
         args: [
           '--headless=new',
           '--no-sandbox',
+          // Containers give /dev/shm 64 MB, too little for Chromium's renderer.
+          '--disable-dev-shm-usage',
           '--window-size=1280,800',
           '--hide-scrollbars',
           '--lang=en-US',
@@ -73,11 +93,15 @@ describe.skipIf(skip)('the wizard in Chromium against rackboot serve', () => {
 
   beforeAll(async () => {
     buildCli()
-    const built = spawnSync('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts'], {
-      stdio: 'ignore',
-      timeout: 120_000,
-    })
-    if (built.status !== 0) throw new Error('building the renderer (vite build) failed')
+    // npm test builds first; a run of this file alone after a renderer edit rebuilds. Never rebuild when the
+    // build is current: other test files read out/renderer meanwhile and vite empties it before writing.
+    if (rendererBuildIsStale()) {
+      const built = spawnSync('npx', ['vite', 'build', '--config', 'renderer/vite.config.ts'], {
+        stdio: 'ignore',
+        timeout: 120_000,
+      })
+      if (built.status !== 0) throw new Error('building the renderer (vite build) failed')
+    }
     dir = mkdtempSync(join(tmpdir(), 'rackboot-wizard-e2e-'))
     net = createNetnsPair({
       prefix: 'rbwz',
