@@ -31,7 +31,11 @@ export const stageLabels: Record<TimelineStage, string> = {
   up: 'up',
 }
 
-export type CellStatus = 'pending' | 'active' | 'done' | 'failed'
+/**
+ * 'skipped': this window watched the node pass the stage without a word from it (an iPXE ROM goes from DHCP
+ * straight to HTTP, with no TFTP). A stage passed before the window connected is shown 'done' instead.
+ */
+export type CellStatus = 'pending' | 'active' | 'done' | 'skipped' | 'failed'
 
 export interface StageCell {
   stage: TimelineStage
@@ -82,6 +86,8 @@ export function buildTimeline(events: readonly BootEvent[], state: NodeState | n
   if (state === 'up') furthest = TIMELINE_STAGES.length - 1
   else if (state === 'booting' && furthest < 0) furthest = 0
 
+  const firstSeen = reached.length ? TIMELINE_STAGES.indexOf(reached[0]!) : -1
+
   let problem: Timeline['problem'] = null
   const cells = TIMELINE_STAGES.map((stage, i): StageCell => {
     const own = byStage.get(stage) ?? []
@@ -92,7 +98,7 @@ export function buildTimeline(events: readonly BootEvent[], state: NodeState | n
       status =
         state === 'up' || byStage.get('agent')?.some((e) => DONE_STEPS.has(e.step)) ? 'done' : 'pending'
     else if (last && FAILED_STEPS.has(last.step)) status = 'failed'
-    else if (i < furthest) status = 'done'
+    else if (i < furthest) status = own.length === 0 && firstSeen >= 0 && i > firstSeen ? 'skipped' : 'done'
     else if (last && DONE_STEPS.has(last.step)) status = 'done'
     else if (i === furthest) status = state === 'failed' ? 'failed' : 'active'
     if (status === 'failed' && !problem) problem = { stage, message: nextSteps[stage] }

@@ -33,6 +33,15 @@ describe('buildTimeline', () => {
     expect(t.problem).toBeNull()
   })
 
+  it('a stage passed under this window without a word from it is skipped, not done', () => {
+    // An iPXE ROM: DHCP, then straight to the iPXE script over HTTP, no TFTP.
+    const t = buildTimeline(
+      [ev({ step: 'ack' }), ev({ stage: 'ipxe', step: 'done' }), ev({ stage: 'kernel', step: 'progress' })],
+      'booting',
+    )
+    expect(statuses(t).slice(0, 4)).toEqual(['dhcp:done', 'tftp:skipped', 'ipxe:done', 'kernel:active'])
+  })
+
   it('names the next step for a failed stage', () => {
     const t = buildTimeline([ev({ step: 'ack' }), ev({ stage: 'overlay', step: 'failed' })], 'booting')
     expect(t.problem?.stage).toBe('overlay')
