@@ -386,6 +386,8 @@ export class Supervisor {
           ...stoppedStatus(name, config.dhcpMode),
           state: 'interface-down',
           error: `${why}; waiting for it to come back`,
+          // The UI's one sentence ("eth1 is gone: cable or USB NIC?") and since when.
+          interfaceLost: { name, since: new Date().toISOString() },
         })
       } else if (this.current.state === 'interface-down' && problem === null) {
         try {
