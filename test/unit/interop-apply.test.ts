@@ -151,6 +151,14 @@ describe('planVendorMacs', () => {
     expect(plan.assignments.map((a) => [a.node, a.mac])).toEqual([['a2', '52:54:00:00:00:02']])
   })
 
+  it('problems read down the file in line order, whatever kind they are; whole-list ones last', () => {
+    const list = parseVendorMacList(
+      '52:54:00:aa:00:01\nnot a mac\n52-54-00-AA-00-01\naabb.ccdd.ee\n52:54:00:00:00:99\n',
+    )
+    const lines = planVendorMacs(planned(), list).problems.map((p) => /^line (\d+)/.exec(p)?.[1] ?? 'list')
+    expect(lines).toEqual(['2', '3', '4', '5', 'list'])
+  })
+
   it('no planned slot at all is said plainly', () => {
     expect(planVendorMacs([node({ name: 'x' })], parseVendorMacList('52:54:00:00:00:01\n')).problems).toEqual(
       ['no empty planned slot: plan the rack first (nodes with a rack slot and no MAC)'],

@@ -32,29 +32,35 @@ export interface MacListOutcome extends MacListPlan {
 
 /** `nodes` must be in rack order (compareNodes): a bare list fills the slots in that order. */
 export function planVendorMacs(nodes: readonly Node[], list: VendorMacList): MacListPlan {
-  const problems: string[] = []
-  for (const e of list.errors) problems.push(`line ${e.line}: ${e.message} ('${e.text.trim()}')`)
+  // Problems on a line are listed in line order, so the list reads down the file; then the whole-list ones.
+  const onLines: Array<{ line: number; text: string }> = []
+  const whole: string[] = []
+  const at = (line: number, message: string) => onLines.push({ line, text: `line ${line}: ${message}` })
+  for (const e of list.errors) at(e.line, `${e.message} ('${e.text.trim()}')`)
   for (const d of list.duplicates)
-    problems.push(
-      `line${d.lines.length > 2 ? 's' : ''} ${d.lines.slice(1).join(', ')}: MAC ${d.mac} is already on line ${d.lines[0]}`,
-    )
+    onLines.push({
+      line: d.lines[1] ?? d.lines[0] ?? 0,
+      text: `line${d.lines.length > 2 ? 's' : ''} ${d.lines.slice(1).join(', ')}: MAC ${d.mac} is already on line ${d.lines[0]}`,
+    })
   for (const e of list.entries)
     if (e.serial !== undefined && e.serial.length > 128)
-      problems.push(`line ${e.line}: serial '${e.serial.slice(0, 20)}…' is longer than 128 characters`)
+      at(e.line, `serial '${e.serial.slice(0, 20)}…' is longer than 128 characters`)
   const owner = new Map(nodes.flatMap((n) => n.macs.map((m) => [m, n.name] as const)))
   const fresh = list.entries.filter((e) => {
     const known = owner.get(e.mac)
-    if (known !== undefined) problems.push(`line ${e.line}: MAC ${e.mac} already belongs to node '${known}'`)
+    if (known !== undefined) at(e.line, `MAC ${e.mac} already belongs to node '${known}'`)
     return known === undefined
   })
   const slots: PlannedSlot[] = nodes
     .filter((n) => n.macs.length === 0 && n.rack !== null && n.slot !== null)
     .map((n) => ({ rack: n.rack, slot: n.slot, node: n.name }))
   if (slots.length === 0)
-    problems.push('no empty planned slot: plan the rack first (nodes with a rack slot and no MAC)')
+    whole.push('no empty planned slot: plan the rack first (nodes with a rack slot and no MAC)')
   const match = matchVendorEntries(fresh, slots)
-  for (const p of match.problems) problems.push(`line ${p.line}: ${p.message}`)
-  if (match.countMessage !== null && slots.length > 0) problems.push(match.countMessage)
+  for (const p of match.problems) at(p.line, p.message)
+  if (match.countMessage !== null && slots.length > 0) whole.push(match.countMessage)
+  // A stable sort keeps the order of several problems on one line.
+  const problems = [...onLines.sort((a, b) => a.line - b.line).map((p) => p.text), ...whole]
   const assignments = match.assignments.map(({ slot, entry }) => ({
     node: slot.node!,
     rack: slot.rack,
