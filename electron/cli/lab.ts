@@ -77,6 +77,12 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         .choices(['pxe', 'ipxe-rom'])
         .default('pxe'),
     )
+    .addOption(
+      new Option(
+        '--ipxe-rom-chain <policy>',
+        "iPXE NIC ROMs: 'script' straight to HTTP, or 'own-ipxe' through TFTP undionly.kpxe/ipxe.efi first (setting ipxeRomChain)",
+      ).choices(['script', 'own-ipxe']),
+    )
     .option('--no-ra', 'send no IPv6 router advertisements (iPXE then waits ~16 s per boot)')
     .option(
       '--rate <mbit>',
@@ -105,6 +111,7 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         prefix?: string
         subnet?: string
         uefiChain: 'pxe' | 'ipxe-rom'
+        ipxeRomChain?: 'script' | 'own-ipxe'
         ra: boolean
         serve: boolean
         rate?: number
@@ -119,6 +126,7 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
           memMiB: o.mem,
           subnet: o.subnet,
           uefiChain: o.uefiChain,
+          ipxeRomChain: o.ipxeRomChain,
           ra: o.ra,
           serve: o.serve,
           rateMbit: o.rate,

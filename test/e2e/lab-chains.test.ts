@@ -10,9 +10,8 @@
  * - rblb3 (198.19.32.0/24): faults, each a clear state in the timeline: the serve restarted while a node
  *   downloads (it retries and comes up), a QEMU killed mid-download, a node nobody answers.
  *
- * Not here: BIOS through TFTP undionly.kpxe. SeaBIOS has no PXE of its own and every BIOS NIC ROM QEMU
- * ships on this host (Debian ipxe-qemu: pxe-virtio, pxe-e1000, …) is iPXE, which the server answers with
- * the script URL; see docs/lab.md "BIOS through undionly.kpxe".
+ * Not here: BIOS through TFTP undionly.kpxe: that needs setting ipxeRomChain 'own-ipxe' (QEMU's BIOS NIC
+ * ROMs are all iPXE), see test/e2e/lab-undionly.test.ts and docs/lab.md "BIOS through TFTP undionly.kpxe".
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -295,6 +295,7 @@ export class Supervisor {
         boot: {
           httpPort: this.http!.address.port,
           efiBootFile: settings.efiBootFile,
+          ipxeRomChain: settings.ipxeRomChain,
           tftpFileExists: (name) => tftpRoots.some((r) => existsSync(join(r, name))),
           // iPXE expands ${mac}, ${platform} and ${asset} in the DHCP file name itself, so the script URL
           // tells the HTTP server the firmware (EFI kernels need initrd= names) and the asset key.

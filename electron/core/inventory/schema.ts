@@ -64,6 +64,11 @@ const settingsFields = {
   sshAuthorizedKeys: z.array(authorizedKeySchema).max(100),
   /** Files of the runtime overlay: the agent applies changes to running nodes at its next poll. */
   runtimeFiles: runtimeFilesSchema,
+  /**
+   * A foreign iPXE (a NIC's ROM): 'script' answers it with the script URL; 'own-ipxe' chains it into our
+   * iPXE over TFTP first (BIOS undionly.kpxe, EFI efiBootFile), for ROMs lacking HTTPS, IPv6 or drivers.
+   */
+  ipxeRomChain: z.enum(['script', 'own-ipxe']),
 }
 
 export const settingsDefaults = {
@@ -81,6 +86,7 @@ export const settingsDefaults = {
   leaseSeconds: 3600,
   sshAuthorizedKeys: [],
   runtimeFiles: [],
+  ipxeRomChain: 'script',
 } satisfies { [K in keyof typeof settingsFields]: z.output<(typeof settingsFields)[K]> }
 
 export const settingsSchema = z

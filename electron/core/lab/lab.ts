@@ -10,6 +10,8 @@ import { readLatestBoot } from '../boot/timeline/recorder'
 import { type LabTimeline, labTimeline } from './timeline'
 import type { Logger } from '../util/logger'
 import { RackbootError } from '../util/result'
+import type { IpxeRomChain } from '../boot/dhcp/pxe'
+import type { SettingsPatch } from '../inventory/schema'
 import { type IpRunner, checkPrefix, createLabNetwork, labNames, removeNamespaces } from './netns'
 import {
   QEMU,
@@ -70,6 +72,8 @@ export interface LabUpOptions {
   serve?: boolean
   /** Seconds to wait for `serve` to print its ready line. */
   serveTimeoutS?: number
+  /** Setting `ipxeRomChain` for the lab's serve: `own-ipxe` chains BIOS iPXE ROMs through TFTP undionly.kpxe. */
+  ipxeRomChain?: IpxeRomChain
 }
 
 export interface LabNodeStatus {
@@ -251,7 +255,9 @@ export class Lab {
           '500ms',
         ])
       await writeFile(state.serveLog, '', { mode: 0o600 })
-      const ready = u.serve === false ? {} : await this.startServe(state, net.pool, u.serveTimeoutS ?? 60)
+      const settings = u.ipxeRomChain ? { ipxeRomChain: u.ipxeRomChain } : undefined
+      const ready =
+        u.serve === false ? {} : await this.startServe(state, net.pool, u.serveTimeoutS ?? 60, settings)
       if (u.ra !== false) await this.startRaSender(state)
       return { state, ready }
     } catch (e) {
@@ -267,11 +273,18 @@ export class Lab {
     state: LabState,
     pool: string,
     timeoutS: number,
+    settings?: SettingsPatch,
   ): Promise<Record<string, unknown>> {
     const [cmd, ...pre] = this.o.selfCommand
     if (!cmd) throw new RackbootError('lab: no command to start serve with', 'lab-serve')
     const args = [...pre, 'serve', '--interface', state.serverInterface, '--dhcp-mode', 'server']
     args.push('--data-dir', this.o.dataDir, '--pool', pool)
+    if (settings) {
+      // serve stores a --config patch, so a later `restartServe` keeps it without passing it again.
+      const file = join(labDir(this.o.dataDir), 'serve-settings.json')
+      await writeFile(file, JSON.stringify(settings), { mode: 0o600 })
+      args.push('--config', file)
+    }
     // A restart appends to the same log: only a ready line after this offset is this serve's.
     const from = (await stat(state.serveLog).catch(() => null))?.size ?? 0
     const child = spawnInNamespace(state.serverNamespace, cmd, args, state.serveLog)

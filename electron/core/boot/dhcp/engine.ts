@@ -8,6 +8,7 @@ import type { BootEvent, ClientType } from '../events'
 import { DhcpMessageType, messageTypeName, type DhcpOptions } from './options'
 import { BootOp, clientMac, PXE_PROXY_PORT, type DhcpPacket } from './packet'
 import { bootDecision, type BootContext, type BootDecision, type ClientKind } from './pxe'
+import { ChainMemory } from './chain'
 import { replyDestination, type ReplyDestination, type ReplyKind } from './reply'
 import type { LeaseBook } from './leases'
 import type { JournalRecord } from './journal'
@@ -60,6 +61,8 @@ const isPxeKind = (k: ClientKind) => k !== 'dhcp'
 export class DhcpEngine {
   private readonly serverInt: number
   private readonly bootContext: BootContext
+  /** Which MACs we chained into our iPXE (only used under `ipxeRomChain: 'own-ipxe'`). */
+  private readonly chains = new ChainMemory()
 
   constructor(private readonly deps: EngineDeps) {
     this.serverInt = ipToInt(deps.config.serverIp) ?? 0
@@ -75,8 +78,15 @@ export class DhcpEngine {
     if (!mac) return ignored(`hardware type ${request.htype}/len ${request.hlen} is not Ethernet`)
     const type = request.options.messageType
     if (type === undefined) return ignored('BOOTP without DHCP message type (option 53) is not served')
-    const boot = bootDecision(request, this.bootContext)
+    const now = this.deps.now()
+    const ownIpxe = this.chains.isOwnIpxe(mac, request.xid, now)
+    const boot = bootDecision(request, this.bootContext, { ownIpxe })
     const kind = boot.client.kind
+    if (type === DhcpMessageType.Discover || type === DhcpMessageType.Request) {
+      // Any TFTP answer hands out an iPXE binary (firmware PXE or a foreign iPXE): its DHCP must get the script.
+      if (boot.action === 'boot' && boot.protocol === 'tftp') this.chains.chained(mac, request.xid, now)
+      else if (ownIpxe && kind === 'ipxe') this.chains.scripted(mac, request.xid)
+    }
     // The node is looked up per event: capture may assign one between the DISCOVER and the OFFER events.
     const event = (step: string, extra: Partial<BootEvent> = {}) =>
       this.deps.emit({

@@ -44,7 +44,10 @@ export {
   ClientArch,
   type BootContext,
   type BootDecision,
+  type BootFacts,
+  type IpxeRomChain,
   type ClientInfo,
   type ClientKind,
   type Firmware,
 } from './pxe'
+export { ChainMemory, isOwnIpxe, CHAIN_WINDOW_MS, type ChainEntry } from './chain'

@@ -4,7 +4,8 @@
  * 94, 97) and measured firmware (PXE-NOTES.md). Sockets, leases and "which node is this" live elsewhere.
  *
  * Chaining note: QEMU's iPXE ROM and a chainloaded undionly.kpxe send identical options, so a server
- * that answers the ROM with undionly.kpxe (instead of the script URL) must track per MAC that it did.
+ * that answers the ROM with undionly.kpxe (instead of the script URL) must track per MAC that it did:
+ * chain.ts keeps that memory, and the caller passes its verdict in as `facts.ownIpxe`.
  */
 import { clientMac, type DhcpPacket } from './packet'
 import { describeIpxe, machineUuid, IPXE_NO_PXEDHCP, type DhcpOptions, type IpxeInfo } from './options'
@@ -94,6 +95,20 @@ export interface BootContext {
   ipxeScriptUrl?(mac: string): string
   /** UEFI HTTP Boot URL for an EFI binary. Default `http://<serverIp>:<httpPort>/boot/<file>`. */
   httpBootUrl?(file: string): string
+  /**
+   * What an iPXE client that is not our chained build gets: `script` (default) the HTTP script URL at
+   * once; `own-ipxe` our TFTP binary first (BIOS undionly.kpxe, EFI `efiBootFile`), as Warewulf, smee and
+   * pixiecore do for NIC ROMs lacking features (HTTPS, IPv6, …). Our chained build then gets the script.
+   */
+  ipxeRomChain?: IpxeRomChain
+}
+
+export type IpxeRomChain = 'script' | 'own-ipxe'
+
+/** What the caller knows about this request beyond the packet (kept out of the pure policy's state). */
+export interface BootFacts {
+  /** This iPXE is the binary we handed this MAC over TFTP (chain.ts). Only read under `own-ipxe`. */
+  ownIpxe?: boolean
 }
 
 export type BootDecision =
@@ -134,7 +149,7 @@ const HTTP_BOOT_FILES: Readonly<Record<number, string | undefined>> = {
   [ClientArch.HttpEfiArm64]: 'ipxe-arm64.efi',
 }
 
-export function bootDecision(request: DhcpPacket, ctx: BootContext): BootDecision {
+export function bootDecision(request: DhcpPacket, ctx: BootContext, facts: BootFacts = {}): BootDecision {
   const client = classifyClient(request)
   const none = (reason: string): BootDecision => ({ action: 'none', client, reason })
   const efiBootFile = ctx.efiBootFile ?? 'ipxe.efi'
@@ -167,6 +182,21 @@ export function bootDecision(request: DhcpPacket, ctx: BootContext): BootDecisio
 
   if (client.kind === 'ipxe') {
     if (!client.mac) return none('iPXE client without an Ethernet chaddr: no MAC to name its script by')
+    if (ctx.ipxeRomChain === 'own-ipxe' && !facts.ownIpxe && client.arch !== undefined) {
+      // A foreign iPXE (NIC ROM, vendor build) chains into ours over TFTP. Without the file it keeps the
+      // script: a ROM that boots today must not stop booting because a binary is missing.
+      const chain = firmwareFile(client.arch, efiBootFile)
+      if (typeof chain === 'string' && (!ctx.tftpFileExists || ctx.tftpFileExists(chain)))
+        return {
+          action: 'boot',
+          client,
+          protocol: 'tftp',
+          file: chain,
+          siaddr: ctx.serverIp,
+          sname: '',
+          options: { tftpServerName: ctx.serverIp, bootFileName: chain },
+        }
+    }
     const url = ctx.ipxeScriptUrl?.(client.mac) ?? `${base}/ipxe/${client.mac}`
     return {
       action: 'boot',
