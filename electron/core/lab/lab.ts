@@ -297,9 +297,12 @@ export class Lab {
       const log = await readFrom(state.serveLog, from, 1024 * 1024)
       const m = /^rackboot ready (\{.*\})$/m.exec(log)
       if (m) return JSON.parse(m[1]!) as Record<string, unknown>
-      if (!(await processMatches(pid, marker)))
+      // Our own child: its exit event and liveness, not its command line, which still shows ours until its
+      // exec (a busy machine made that window long enough to call a starting serve dead).
+      const ended = child.exit() ?? ((await processAlive(pid)) ? null : 'exited')
+      if (ended !== null)
         throw new RackbootError(
-          `lab: rackboot serve in ${state.serverNamespace} exited before ready:\n${log.slice(-2000)}`,
+          `lab: rackboot serve in ${state.serverNamespace} ended before ready (${ended}):\n${log.slice(-2000)}`,
           'lab-serve',
         )
       await this.sleep(200)
