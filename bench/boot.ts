@@ -74,6 +74,32 @@ function rackboot(dataDir: string, ...a: string[]): string {
   return r.stdout
 }
 
+/**
+ * `lab up` with the bench's names and n nodes; returns its stop (`lab down`). Until then a cleanup step
+ * takes the lab down if the run dies; the stop drops that step once `lab down` succeeded.
+ */
+function labUp(dataDir: string, n: number, cleanup: Cleanup, ...extra: string[]): () => void {
+  const down = cleanup.add(`lab down ${dataDir}`, () => void rackboot(dataDir, 'lab', 'down'))
+  rackboot(
+    dataDir,
+    'lab',
+    'up',
+    '--nodes',
+    String(n),
+    '--id',
+    String(LAB_ID),
+    '--prefix',
+    PREFIX,
+    '--subnet',
+    `${BASE}.0/24`,
+    ...extra,
+  )
+  return () => {
+    rackboot(dataDir, 'lab', 'down')
+    down()
+  }
+}
+
 /** Powers on every slot at once and waits for each console's marker; bounded by BOOT_TIMEOUT_MS. */
 async function bootAll(dataDir: string, n: number, withAgent: boolean): Promise<NodeResult[]> {
   rackboot(dataDir, 'lab', 'power-on', 'all')
@@ -143,20 +169,7 @@ async function rackbootRound(
   } finally {
     await core.close()
   }
-  const down = cleanup.add(`lab down ${dataDir}`, () => void rackboot(dataDir, 'lab', 'down'))
-  rackboot(
-    dataDir,
-    'lab',
-    'up',
-    '--nodes',
-    String(n),
-    '--id',
-    String(LAB_ID),
-    '--prefix',
-    PREFIX,
-    '--subnet',
-    `${BASE}.0/24`,
-  )
+  const labDown = labUp(dataDir, n, cleanup)
   try {
     const results = await bootAll(dataDir, n, true)
     // What Rackboot served each MAC, fetched from its own HTTP server inside the lab's server namespace.
@@ -192,8 +205,7 @@ async function rackbootRound(
     }
     return results
   } finally {
-    rackboot(dataDir, 'lab', 'down')
-    down()
+    labDown()
   }
 }
 
@@ -257,21 +269,7 @@ http {
 
 async function peerRound(work: string, n: number, files: string, cleanup: Cleanup): Promise<NodeResult[]> {
   const dataDir = path.join(work, `peer-${n}`)
-  const down = cleanup.add(`lab down ${dataDir}`, () => void rackboot(dataDir, 'lab', 'down'))
-  rackboot(
-    dataDir,
-    'lab',
-    'up',
-    '--nodes',
-    String(n),
-    '--id',
-    String(LAB_ID),
-    '--prefix',
-    PREFIX,
-    '--subnet',
-    `${BASE}.0/24`,
-    '--no-serve',
-  )
+  const labDown = labUp(dataDir, n, cleanup, '--no-serve')
   try {
     const dir = path.join(work, `peer-${n}-conf`)
     mkdirSync(dir, { recursive: true })
@@ -304,8 +302,7 @@ async function peerRound(work: string, n: number, files: string, cleanup: Cleanu
       await dnsmasq.stop()
     }
   } finally {
-    rackboot(dataDir, 'lab', 'down')
-    down()
+    labDown()
   }
 }
 
