@@ -30,6 +30,7 @@ import { readLatestBoot } from '../electron/core/boot/timeline/recorder'
 import { DEFAULT_IMAGE_NAME, ensureDefaultImage } from '../electron/core/images/default-image'
 import { labMac } from '../electron/core/lab/qemu'
 import { Rackboot } from '../electron/core/rackboot'
+import { nginxConf } from './lib/nginx'
 import { Cleanup, listening, run, startDaemon } from './lib/procs'
 import { fmt, markdownTable, median, ratio } from './lib/table'
 
@@ -239,34 +240,6 @@ ${hosts}
 `
 }
 
-function nginxConf(dir: string, root: string): string {
-  // user root: the work dir is private (mkdtemp, 0700) and the overlay 0600, as Rackboot keeps them.
-  return `user root;
-worker_processes auto;
-error_log stderr warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen ${SERVER}:${PORT};
-    root ${root};
-    # The bootstrap and the agent report here; the peer only says yes.
-    location /agent/ { return 204; }
-  }
-}
-`
-}
-
 async function peerRound(work: string, n: number, files: string, cleanup: Cleanup): Promise<NodeResult[]> {
   const dataDir = path.join(work, `peer-${n}`)
   const labDown = labUp(dataDir, n, cleanup, '--no-serve')
@@ -274,7 +247,18 @@ async function peerRound(work: string, n: number, files: string, cleanup: Cleanu
     const dir = path.join(work, `peer-${n}-conf`)
     mkdirSync(dir, { recursive: true })
     writeFileSync(path.join(dir, 'dnsmasq.conf'), dnsmasqConf(dir, n, path.join(ROOT, 'resources', 'ipxe')))
-    writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, files))
+    writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      nginxConf({
+        work: dir,
+        listen: `${SERVER}:${PORT}`,
+        root: files,
+        // The work dir is private (mkdtemp, 0700) and the overlay 0600, as Rackboot keeps them.
+        userRoot: true,
+        // The bootstrap and the agent report here; the peer only says yes.
+        serverExtra: '    location /agent/ { return 204; }\n',
+      }),
+    )
     const ns = ['ip', 'netns', 'exec', `${PREFIX}-srv`]
     // The lab's RA sender runs in this namespace too (lab up starts it without serve), as it does for Rackboot.
     const dnsmasq = await startDaemon(
