@@ -30,6 +30,7 @@ import { readLatestBoot } from '../electron/core/boot/timeline/recorder'
 import { DEFAULT_IMAGE_NAME, ensureDefaultImage } from '../electron/core/images/default-image'
 import { labMac } from '../electron/core/lab/qemu'
 import { Rackboot } from '../electron/core/rackboot'
+import { nginxConf } from './lib/nginx'
 import { Cleanup, listening, run, startDaemon } from './lib/procs'
 import { fmt, markdownTable, median, ratio } from './lib/table'
 
@@ -72,6 +73,32 @@ function rackboot(dataDir: string, ...a: string[]): string {
   })
   if (r.status !== 0) throw new Error(`rackboot ${a.join(' ')} exited ${r.status}: ${r.stderr}`)
   return r.stdout
+}
+
+/**
+ * `lab up` with the bench's names and n nodes; returns its stop (`lab down`). Until then a cleanup step
+ * takes the lab down if the run dies; the stop drops that step once `lab down` succeeded.
+ */
+function labUp(dataDir: string, n: number, cleanup: Cleanup, ...extra: string[]): () => void {
+  const down = cleanup.add(`lab down ${dataDir}`, () => void rackboot(dataDir, 'lab', 'down'))
+  rackboot(
+    dataDir,
+    'lab',
+    'up',
+    '--nodes',
+    String(n),
+    '--id',
+    String(LAB_ID),
+    '--prefix',
+    PREFIX,
+    '--subnet',
+    `${BASE}.0/24`,
+    ...extra,
+  )
+  return () => {
+    rackboot(dataDir, 'lab', 'down')
+    down()
+  }
 }
 
 /** Powers on every slot at once and waits for each console's marker; bounded by BOOT_TIMEOUT_MS. */
@@ -143,20 +170,7 @@ async function rackbootRound(
   } finally {
     await core.close()
   }
-  const down = cleanup.add(`lab down ${dataDir}`, () => void rackboot(dataDir, 'lab', 'down'))
-  rackboot(
-    dataDir,
-    'lab',
-    'up',
-    '--nodes',
-    String(n),
-    '--id',
-    String(LAB_ID),
-    '--prefix',
-    PREFIX,
-    '--subnet',
-    `${BASE}.0/24`,
-  )
+  const labDown = labUp(dataDir, n, cleanup)
   try {
     const results = await bootAll(dataDir, n, true)
     // What Rackboot served each MAC, fetched from its own HTTP server inside the lab's server namespace.
@@ -192,8 +206,7 @@ async function rackbootRound(
     }
     return results
   } finally {
-    rackboot(dataDir, 'lab', 'down')
-    down()
+    labDown()
   }
 }
 
@@ -227,56 +240,25 @@ ${hosts}
 `
 }
 
-function nginxConf(dir: string, root: string): string {
-  // user root: the work dir is private (mkdtemp, 0700) and the overlay 0600, as Rackboot keeps them.
-  return `user root;
-worker_processes auto;
-error_log stderr warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen ${SERVER}:${PORT};
-    root ${root};
-    # The bootstrap and the agent report here; the peer only says yes.
-    location /agent/ { return 204; }
-  }
-}
-`
-}
-
 async function peerRound(work: string, n: number, files: string, cleanup: Cleanup): Promise<NodeResult[]> {
   const dataDir = path.join(work, `peer-${n}`)
-  const down = cleanup.add(`lab down ${dataDir}`, () => void rackboot(dataDir, 'lab', 'down'))
-  rackboot(
-    dataDir,
-    'lab',
-    'up',
-    '--nodes',
-    String(n),
-    '--id',
-    String(LAB_ID),
-    '--prefix',
-    PREFIX,
-    '--subnet',
-    `${BASE}.0/24`,
-    '--no-serve',
-  )
+  const labDown = labUp(dataDir, n, cleanup, '--no-serve')
   try {
     const dir = path.join(work, `peer-${n}-conf`)
     mkdirSync(dir, { recursive: true })
     writeFileSync(path.join(dir, 'dnsmasq.conf'), dnsmasqConf(dir, n, path.join(ROOT, 'resources', 'ipxe')))
-    writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, files))
+    writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      nginxConf({
+        work: dir,
+        listen: `${SERVER}:${PORT}`,
+        root: files,
+        // The work dir is private (mkdtemp, 0700) and the overlay 0600, as Rackboot keeps them.
+        userRoot: true,
+        // The bootstrap and the agent report here; the peer only says yes.
+        serverExtra: '    location /agent/ { return 204; }\n',
+      }),
+    )
     const ns = ['ip', 'netns', 'exec', `${PREFIX}-srv`]
     // The lab's RA sender runs in this namespace too (lab up starts it without serve), as it does for Rackboot.
     const dnsmasq = await startDaemon(
@@ -304,8 +286,7 @@ async function peerRound(work: string, n: number, files: string, cleanup: Cleanu
       await dnsmasq.stop()
     }
   } finally {
-    rackboot(dataDir, 'lab', 'down')
-    down()
+    labDown()
   }
 }
 

@@ -21,6 +21,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { sha256File } from './lib/checksum'
+import { nginxConf } from './lib/nginx'
 import { createBenchNet, inNs, type BenchNet } from './lib/netns'
 import { Cleanup, listening, rssBytes, run, startDaemon, startOurServer, type Daemon } from './lib/procs'
 import { fmt, markdownTable, median, ratio } from './lib/table'
@@ -52,31 +53,6 @@ interface Server {
 
 const tcpUp = (net: BenchNet) => () => listening(net.srv, 'tcp', PORT)
 
-function nginxConf(net: BenchNet, webroot: string, work: string): string {
-  // Debian's defaults where they matter (worker_processes auto, sendfile on), nothing else: no gzip, no logs.
-  return `worker_processes auto;
-error_log stderr warn;
-pid ${work}/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path ${work}/client_body;
-  proxy_temp_path ${work}/proxy;
-  fastcgi_temp_path ${work}/fastcgi;
-  uwsgi_temp_path ${work}/uwsgi;
-  scgi_temp_path ${work}/scgi;
-  server {
-    listen ${net.srvAddr}:${PORT};
-    root ${webroot};
-  }
-}
-`
-}
-
 const SERVERS: Server[] = [
   {
     name: 'rackboot',
@@ -100,7 +76,10 @@ const SERVERS: Server[] = [
     start: (net, webroot, work, cleanup) => {
       const dir = path.join(work, 'nginx')
       mkdirSync(dir, { recursive: true })
-      writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(net, webroot, dir))
+      writeFileSync(
+        path.join(dir, 'nginx.conf'),
+        nginxConf({ work: dir, listen: `${net.srvAddr}:${PORT}`, root: webroot }),
+      )
       return startDaemon(
         'nginx',
         inNs(net.srv, [

@@ -79,6 +79,35 @@ export function labFixture(o: { prefix: string; id: number; subnet: string }) {
     return r.stdout
   }
   const children: ChildProcess[] = []
+  /** POSTs one contract call to the lab serve's API (token from the data dir) from inside the server namespace; the raw reply. */
+  const postApi = (channel: string, request: unknown, maxS: number): string => {
+    const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
+      url: string
+      token: string
+    }
+    return execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        `${o.prefix}-srv`,
+        'curl',
+        '-s',
+        '-m',
+        String(maxS),
+        '-X',
+        'POST',
+        '-H',
+        `authorization: Bearer ${h.token}`,
+        '-H',
+        'content-type: application/json',
+        '-d',
+        JSON.stringify(request),
+        `${h.url}/api/${channel}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+  }
   return {
     dataDir,
     cli,
@@ -109,32 +138,7 @@ export function labFixture(o: { prefix: string; id: number; subnet: string }) {
     /** The serve's `stack/counters` (DHCP received, ignored, dropped …), asked inside the server namespace: failure detail. */
     counters: () => {
       try {
-        const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
-          url: string
-          token: string
-        }
-        return execFileSync(
-          'ip',
-          [
-            'netns',
-            'exec',
-            `${o.prefix}-srv`,
-            'curl',
-            '-s',
-            '-m',
-            '5',
-            '-X',
-            'POST',
-            '-H',
-            `authorization: Bearer ${h.token}`,
-            '-H',
-            'content-type: application/json',
-            '-d',
-            '{}',
-            `${h.url}/api/stack/counters`,
-          ],
-          { encoding: 'utf8' },
-        )
+        return postApi('stack/counters', {}, 5)
       } catch (e) {
         return `(no app/status: ${String(e)})`
       }
@@ -181,32 +185,7 @@ export function labFixture(o: { prefix: string; id: number; subnet: string }) {
       ) as HttpStatusJson,
     /** One contract call on the lab serve's API (token from the data dir); throws with the serve's error. */
     api: (channel: string, request: unknown): unknown => {
-      const h = JSON.parse(readFileSync(join(dataDir(), 'rackboot.api.json'), 'utf8')) as {
-        url: string
-        token: string
-      }
-      const out = execFileSync(
-        'ip',
-        [
-          'netns',
-          'exec',
-          `${o.prefix}-srv`,
-          'curl',
-          '-s',
-          '-m',
-          '20',
-          '-X',
-          'POST',
-          '-H',
-          `authorization: Bearer ${h.token}`,
-          '-H',
-          'content-type: application/json',
-          '-d',
-          JSON.stringify(request),
-          `${h.url}/api/${channel}`,
-        ],
-        { encoding: 'utf8', timeout: 30_000 },
-      )
+      const out = postApi(channel, request, 20)
       const reply = JSON.parse(out) as { ok: boolean; value?: unknown; error?: { message: string } }
       if (!reply.ok) throw new Error(`${channel}: ${reply.error?.message ?? out}`)
       return reply.value

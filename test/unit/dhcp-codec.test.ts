@@ -11,6 +11,7 @@ import {
   machineUuid,
   type DhcpPacket,
 } from '../../electron/core/boot/dhcp'
+import { clientRequest } from '../../electron/core/boot/dhcp/client-request'
 
 /**
  * Builds wire bytes by hand (not with our encoder) so decoder tests do not trust the code under test.
@@ -366,5 +367,18 @@ describe('encodePacket', () => {
     })
     expect(() => encodePacket(p)).not.toThrow()
     expect(decodeOk(encodePacket(p)).options.serverId).toBe('0.0.0.0')
+  })
+})
+
+describe('clientRequest', () => {
+  it('is a broadcast BOOTREQUEST with every address zero, as a client without a lease sends it', () => {
+    const chaddr = Uint8Array.of(0x02, 0x52, 0x42, 0, 0, 7)
+    const options = { messageType: DhcpMessageType.Discover, parameterRequestList: [1, 3, 67] }
+    const p = decodeOk(encodePacket(clientRequest({ xid: 0xdeadbeef, chaddr, options, secs: 4 })))
+    expect(p).toMatchObject({ op: 1, hops: 0, xid: 0xdeadbeef, secs: 4, flags: BROADCAST_FLAG })
+    expect([p.ciaddr, p.yiaddr, p.siaddr, p.giaddr]).toEqual(Array(4).fill('0.0.0.0'))
+    expect(clientMac(p)).toBe('02:52:42:00:00:07')
+    expect(p.options).toMatchObject(options)
+    expect(clientRequest({ xid: 1, chaddr, options }).secs).toBe(0)
   })
 })

@@ -9,6 +9,7 @@ import {
   type Milestone,
   type MilestoneMark,
   mark,
+  newBoot,
   viewOf,
 } from '../boot/timeline/model'
 
@@ -40,22 +41,10 @@ export function labTimeline(o: {
 }): LabTimeline {
   const fresh =
     o.boot && (!o.poweredOnAt || Date.parse(o.boot.startedAt) >= Date.parse(o.poweredOnAt)) ? o.boot : null
+  // No server boot yet: an empty one from power-on, so the lab's own milestones still make a timeline.
   const record: BootRecord = fresh
     ? structuredClone(fresh)
-    : {
-        version: 1,
-        id: '',
-        mac: '',
-        node: null,
-        startedAt: o.poweredOnAt ?? new Date(o.now).toISOString(),
-        updatedAt: o.poweredOnAt ?? new Date(o.now).toISOString(),
-        clientType: null,
-        ip: null,
-        milestones: [],
-        serverRestarts: [],
-        events: [],
-        transfers: {},
-      }
+    : newBoot('', o.poweredOnAt ?? new Date(o.now).toISOString())
   if (o.poweredOnAt) mark(record, { milestone: 'power-on', time: o.poweredOnAt })
   for (const [milestone, re] of CONSOLE_MARKERS)
     if (re.test(o.console) && o.consoleChangedAt) {

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:dgram'
-import { BootOp, BROADCAST_FLAG, decodePacket, encodePacket } from '../boot/dhcp/packet'
+import { BootOp, decodePacket, encodePacket } from '../boot/dhcp/packet'
+import { clientRequest } from '../boot/dhcp/client-request'
 import { DhcpMessageType } from '../boot/dhcp/options'
 import { RackbootError, errorMessage } from '../util/result'
 import type { OtherDhcpServer } from '../boot/events'
@@ -44,23 +45,13 @@ export function probeDhcpServers(o: ProbeOptions): Promise<OtherDhcpServer[]> {
         bootFile: d.value.options.bootFileName ?? (d.value.file || null),
       })
     })
-    const discover = encodePacket({
-      op: BootOp.Request,
-      htype: 1,
-      hlen: 6,
-      hops: 0,
-      xid,
-      secs: 0,
-      flags: BROADCAST_FLAG,
-      ciaddr: '0.0.0.0',
-      yiaddr: '0.0.0.0',
-      siaddr: '0.0.0.0',
-      giaddr: '0.0.0.0',
-      chaddr,
-      sname: '',
-      file: '',
-      options: { messageType: DhcpMessageType.Discover, parameterRequestList: [1, 3, 6, 54, 66, 67] },
-    })
+    const discover = encodePacket(
+      clientRequest({
+        xid,
+        chaddr,
+        options: { messageType: DhcpMessageType.Discover, parameterRequestList: [1, 3, 6, 54, 66, 67] },
+      }),
+    )
     o.socket.setBroadcast(true)
     o.socket.send(discover, 67, '255.255.255.255', (e) => {
       if (!e) return

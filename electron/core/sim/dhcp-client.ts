@@ -7,7 +7,6 @@
  */
 import type { Socket } from 'node:dgram'
 import {
-  BROADCAST_FLAG,
   BootOp,
   DHCP_SERVER_PORT,
   clientMac,
@@ -16,6 +15,7 @@ import {
   type DhcpPacket,
 } from '../boot/dhcp/packet'
 import { DhcpMessageType } from '../boot/dhcp/options'
+import { clientRequest } from '../boot/dhcp/client-request'
 import { FIRMWARE, stageOptions, type FirmwareStage } from './firmware'
 
 export interface DhcpLease {
@@ -100,25 +100,7 @@ export function dhcpWire(socket: Socket, random: () => number, scale = 1): DhcpW
                 vendorClassId: 'udhcp 1.35.0',
                 parameterRequestList: [1, 3, 6, 12, 15, 28, 42],
               }
-          void send(
-            encodePacket({
-              op: BootOp.Request,
-              htype: 1,
-              hlen: 6,
-              hops: 0,
-              xid: (random() * 0x1_0000_0000) >>> 0,
-              secs: 0,
-              flags: BROADCAST_FLAG,
-              ciaddr: '0.0.0.0',
-              yiaddr: '0.0.0.0',
-              siaddr: '0.0.0.0',
-              giaddr: '0.0.0.0',
-              chaddr,
-              sname: '',
-              file: '',
-              options,
-            }),
-          )
+          void send(encodePacket(clientRequest({ xid: (random() * 0x1_0000_0000) >>> 0, chaddr, options })))
         }
         await new Promise((r) => setTimeout(r, (1000 * batch) / o.perSecond))
       }
@@ -130,23 +112,12 @@ export function dhcpWire(socket: Socket, random: () => number, scale = 1): DhcpW
       const started = Date.now()
       const packet = (options: DhcpPacket['options']): Uint8Array =>
         encodePacket(
-          {
-            op: BootOp.Request,
-            htype: 1,
-            hlen: 6,
-            hops: 0,
+          clientRequest({
             xid,
-            secs: Math.min(0xffff, Math.floor((Date.now() - started) / 1000)),
-            flags: BROADCAST_FLAG,
-            ciaddr: '0.0.0.0',
-            yiaddr: '0.0.0.0',
-            siaddr: '0.0.0.0',
-            giaddr: '0.0.0.0',
             chaddr,
-            sname: '',
-            file: '',
             options,
-          },
+            secs: Math.min(0xffff, Math.floor((Date.now() - started) / 1000)),
+          }),
           { maxSize: stage.maxMessageSize },
         )
       const isType = (t: number) => (p: DhcpPacket) => p.options.messageType === t

@@ -7,6 +7,7 @@ import { defineStore } from 'pinia'
 import { shallowRef } from 'vue'
 import type { BootEvent } from '../../../electron/ipc/contract'
 import { useClient } from './client'
+import { sharedSubscription } from './shared-subscription'
 
 export const BOOT_EVENTS_KEPT = 40
 
@@ -27,24 +28,10 @@ export function appendBootEvent(log: BootLog, e: BootEvent, kept = BOOT_EVENTS_K
 export const useBootStore = defineStore('boot', () => {
   const client = useClient()
   const log = shallowRef<BootLog>(new Map())
-  let users = 0
-  let off: (() => void) | null = null
-
   /** Reference-counted like the live stores: the last user's disposer unsubscribes. */
-  function start(): () => void {
-    users += 1
-    if (users === 1) off = client.on('boot/event', (e) => (log.value = appendBootEvent(log.value, e)))
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      users -= 1
-      if (users === 0 && off) {
-        off()
-        off = null
-      }
-    }
-  }
+  const { start } = sharedSubscription(() =>
+    client.on('boot/event', (e) => (log.value = appendBootEvent(log.value, e))),
+  )
   const clear = () => (log.value = new Map())
   /** Asked once per node name per store: a node with no saved boot is not asked again on every change. */
   const seeded = new Set<string>()

@@ -4,6 +4,7 @@
  * the load's (older) answer. Reference-counted: the first user starts it, the last one's disposer stops it.
  */
 import { ref, shallowRef, type Ref } from 'vue'
+import { sharedSubscription } from './shared-subscription'
 
 export interface LiveSource<T> {
   load(): Promise<T>
@@ -27,8 +28,6 @@ export function createLive<T>(source: LiveSource<T>): Live<T> {
   const value = shallowRef<T | null>(null) as Ref<T | null>
   const error = ref<string | null>(null)
   const loading = ref(false)
-  let users = 0
-  let unsubscribe: (() => void) | null = null
   // Bumped by every event; a load only applies its answer if no event came after it was sent.
   let generation = 0
 
@@ -58,25 +57,15 @@ export function createLive<T>(source: LiveSource<T>): Live<T> {
     }
   }
 
-  function start(): () => void {
-    users += 1
-    if (users === 1) {
-      unsubscribe = source.subscribe(apply)
-      void reload()
-    }
-    let disposed = false
-    return () => {
-      if (disposed) return
-      disposed = true
-      users -= 1
-      if (users === 0 && unsubscribe) {
-        unsubscribe()
-        unsubscribe = null
-      }
-    }
-  }
+  // The subscription starts before the first load, so no change falls between the two.
+  const following = sharedSubscription(() => {
+    const unsubscribe = source.subscribe(apply)
+    void reload()
+    return unsubscribe
+  })
+  const start = following.start
 
-  const refresh = () => (users > 0 ? reload() : Promise.resolve())
+  const refresh = () => (following.active() ? reload() : Promise.resolve())
 
   return { value, error, loading, start, reload, refresh }
 }

@@ -7,27 +7,12 @@ import { defineStore } from 'pinia'
 import { shallowRef } from 'vue'
 import type { MacsFileOpened } from '../../../electron/ipc/contract'
 import { useClient } from './client'
+import { sharedSubscription } from './shared-subscription'
 
 export const useOpenedMacsStore = defineStore('opened-macs', () => {
   const client = useClient()
   const pending = shallowRef<MacsFileOpened | null>(null)
-  let users = 0
-  let unsubscribe: (() => void) | null = null
-
-  /** Starts following (once for all users); returns this user's disposer. */
-  function start(): () => void {
-    users += 1
-    unsubscribe ??= client.on('import/macs-file', (file) => (pending.value = file))
-    let stopped = false
-    return () => {
-      if (stopped) return
-      stopped = true
-      users -= 1
-      if (users > 0) return
-      unsubscribe?.()
-      unsubscribe = null
-    }
-  }
+  const { start } = sharedSubscription(() => client.on('import/macs-file', (file) => (pending.value = file)))
 
   /** The waiting file, now owned by the caller; null when there is none. */
   function take(): MacsFileOpened | null {

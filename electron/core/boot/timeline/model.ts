@@ -68,15 +68,7 @@ const PXE_CLIENTS = new Set(['BIOS PXE', 'UEFI PXE', 'iPXE', 'HTTPBoot', 'PXE (o
  * Milestones after which a firmware or iPXE DISCOVER means the machine started over (reset, power cycle):
  * once iPXE runs its script nothing in a boot asks DHCP as PXE again (its retries and waits re-fetch over HTTP).
  */
-const PAST_FIRMWARE = new Set<Milestone>([
-  'ipxe-script',
-  'kernel',
-  'image',
-  'overlays',
-  'bootstrap',
-  'sbin-init',
-  'agent-up',
-])
+const PAST_FIRMWARE = new Set<Milestone>(MILESTONES.slice(MILESTONES.indexOf('ipxe-script')))
 const FAILED = new Set(['failed', 'nak', 'no-offer', 'init-failed'])
 
 export const macKey = (mac: string): string => mac.toLowerCase().replace(/:/g, '-')
