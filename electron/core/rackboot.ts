@@ -84,7 +84,9 @@ export class Rackboot {
     })
     this.overlayPrebuild = new OverlayPrebuilder({
       cache: overlays,
-      inputs: () => resolver.overlayInputsOfAll(),
+      // Only while HTTP listens: its address is in every system overlay (the agent's server URL), so an
+      // overlay built before would be built again at start; one-shot commands build nothing.
+      inputs: () => (this.supervisor.status().http.listening ? resolver.overlayInputsOfAll() : []),
       logger,
     })
     this.supervisor = new Supervisor({
@@ -124,8 +126,6 @@ export class Rackboot {
         this.overlayPrebuild.schedule()
       }),
     )
-    // Nodes added before this start (or overlays of an older format) are built now, not on their first boot.
-    this.overlayPrebuild.schedule()
   }
 
   static async open(options: RackbootOptions): Promise<Rackboot> {

@@ -3,14 +3,13 @@
  * stopped with the core; and the inputs match the request path's, so the first request finds them cached.
  */
 import { describe, it, expect, afterEach } from 'vitest'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { OverlayCache, type OverlayKind } from '../../electron/core/images/overlays/cache'
+import type { OverlayKind } from '../../electron/core/images/overlays/cache'
 import { OverlayPrebuilder } from '../../electron/core/images/overlays/prebuild'
 import type { OverlayInputs } from '../../electron/core/images/overlays/templates'
 import { Rackboot } from '../../electron/core/rackboot'
-import { inventoryResolver } from '../../electron/core/boot/resolver'
 import type { Logger } from '../../electron/core/util/logger'
 import { missing } from '../support/env'
 
@@ -145,8 +144,10 @@ describe('overlay prebuilder', () => {
 const skip = missing({ commands: ['cpio'] })
 
 describe.skipIf(skip)('overlays built ahead by the core', () => {
-  it('a node added to the inventory has its overlays and host key before its first request, which builds nothing', async () => {
+  it('with the stack up, a node has its overlays and host key before its first request, which builds nothing', async () => {
     const dir = tmp('rackboot-prebuild-')
+    const files = join(dir, 'files')
+    mkdirSync(files)
     const built: string[] = []
     const logger: Logger = {
       info: (m) => void (m.startsWith('overlay: built') && built.push(m)),
@@ -155,27 +156,30 @@ describe.skipIf(skip)('overlays built ahead by the core', () => {
     }
     const core = await Rackboot.open({ dataDir: join(dir, 'data'), logger })
     cleanups.push(() => core.close())
-    await core.repo.addNode({ name: 'n1', mac: '52:54:00:00:00:01', ip: '198.18.0.11' })
-    await core.repo.addNode({ name: 'n2', mac: '52:54:00:00:00:02', ip: '198.18.0.12' })
+    await core.repo.addNode({ name: 'n1', mac: '52:54:00:00:00:01', ip: '127.0.0.1' })
     await core.overlayPrebuild.idle()
-    expect(existsSync(join(dir, 'data/overlays/n2/system.cpio.gz'))).toBe(true)
-    expect(existsSync(join(dir, 'data/overlays/n2/hostkeys/ssh_host_ed25519_key'))).toBe(true)
-    const before = built.length
-    expect(before).toBeGreaterThanOrEqual(4)
-
-    // The request path (a resolver as the supervisor builds it, over the same cache directory; no stack, so
-    // no HTTP address, as for the core) finds both overlays current.
-    const resolver = inventoryResolver(core.repo, core.images, () => core.supervisor.status(), {
-      overlays: new OverlayCache({ root: join(dir, 'data/overlays'), logger }),
-      serverUrl: () => null,
-    })
-    for (const mac of ['52:54:00:00:00:01', '52:54:00:00:00:02']) {
-      const view = resolver.nodeByMac(mac)!
-      expect((await resolver.artifact(view, 'system'))?.path).toBe(
-        join(dir, `data/overlays/${view.name}/system.cpio.gz`),
-      )
-      expect(await resolver.runtimeOverlay!(view)).not.toBeNull()
+    // Not before the stack runs: the overlays carry its HTTP address.
+    expect(built).toEqual([])
+    expect((await core.startStack({ httpPort: 0, tftpPort: 0, filesRoot: files, ipxeRoots: [] })).state).toBe(
+      'running',
+    )
+    await core.repo.addNode({ name: 'n2', mac: '52:54:00:00:00:02', ip: '127.0.0.2' })
+    await core.overlayPrebuild.idle()
+    for (const n of ['n1', 'n2']) {
+      expect(existsSync(join(dir, `data/overlays/${n}/system.cpio.gz`))).toBe(true)
+      expect(existsSync(join(dir, `data/overlays/${n}/runtime.cpio.gz`))).toBe(true)
+      expect(existsSync(join(dir, `data/overlays/${n}/hostkeys/ssh_host_ed25519_key`))).toBe(true)
     }
+    const before = built.length
+
+    // The node's first boot: the iPXE script and the system overlay over HTTP, from the node's address.
+    const http = core.supervisor.httpUrl()!
+    const script = await fetch(`${http}/ipxe/52-54-00-00-00-01?platform=efi`)
+    expect(script.status).toBe(200)
+    await script.text()
+    const overlay = await fetch(`${http}/system/52:54:00:00:00:01`)
+    expect(overlay.status).toBe(200)
+    expect(Buffer.from(await overlay.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]))
     expect(built.length).toBe(before)
   })
 })

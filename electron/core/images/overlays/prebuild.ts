@@ -17,7 +17,11 @@ export interface OverlayPrebuilderOptions {
   inputs: () => OverlayInputs[]
   /** Builds at once; default 2 (they share the cores with the boot stack). */
   concurrency?: number
-  /** Gathers a burst of changes (an import of 200 nodes, a capture run) into one pass; default 200 ms. */
+  /**
+   * Waits for this long without a change before a pass, so a burst (an import of 200 nodes, a capture run:
+   * each new node changes every node's /etc/hosts) is one pass, not one per node; default 500 ms. A steady
+   * stream of changes still gets a pass every 10 × this.
+   */
   debounceMs?: number
   logger?: Logger
 }
@@ -31,6 +35,8 @@ export class OverlayPrebuilder {
   private readonly waiters: Array<() => void> = []
   private readonly logger: Logger
   private timer: NodeJS.Timeout | null = null
+  /** When the pending pass was first asked for (ms, Date.now), for the cap on waiting. */
+  private pendingSince = 0
   private stopped = false
 
   constructor(private readonly opts: OverlayPrebuilderOptions) {
@@ -39,12 +45,19 @@ export class OverlayPrebuilder {
 
   /** Something overlays depend on may have changed: look again shortly. Cheap; call it on every change. */
   schedule(): void {
-    if (this.stopped || this.timer) return
+    if (this.stopped) return
+    const quiet = this.opts.debounceMs ?? 500
+    if (this.timer) {
+      if (Date.now() - this.pendingSince >= 10 * quiet) return
+      clearTimeout(this.timer)
+    } else {
+      this.pendingSince = Date.now()
+    }
     this.timer = setTimeout(() => {
       this.timer = null
       this.scan()
       this.notify()
-    }, this.opts.debounceMs ?? 200)
+    }, quiet)
   }
 
   /** Resolves when nothing is scheduled, queued or building (tests, benches). */
