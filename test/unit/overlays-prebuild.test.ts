@@ -141,6 +141,28 @@ describe('overlay prebuilder', () => {
   })
 })
 
+describe('overlay prebuilder under a steady stream of changes', () => {
+  it('still makes a pass once 10 quiet periods have gone by since the first change', async () => {
+    const c = recordingCache()
+    let t = 0
+    const p = new OverlayPrebuilder({
+      cache: c.cache,
+      inputs: () => inputsOf(1),
+      debounceMs: 20,
+      now: () => t,
+    })
+    cleanups.push(() => p.stop())
+    // A change every 5 ms (by the injected clock) would postpone a pure quiet-period debounce for ever.
+    for (let k = 0; k < 200 && c.calls.length === 0; k++) {
+      p.schedule()
+      t += 5
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(c.calls).toEqual(['n1/system'])
+    await drain(p, c)
+  })
+})
+
 const skip = missing({ commands: ['cpio'] })
 
 describe.skipIf(skip)('overlays built ahead by the core', () => {

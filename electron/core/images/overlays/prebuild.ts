@@ -23,6 +23,8 @@ export interface OverlayPrebuilderOptions {
    * stream of changes still gets a pass every 10 × this.
    */
   debounceMs?: number
+  /** Clock (ms) for the cap on waiting; default Date.now. */
+  now?: () => number
   logger?: Logger
 }
 
@@ -35,7 +37,7 @@ export class OverlayPrebuilder {
   private readonly waiters: Array<() => void> = []
   private readonly logger: Logger
   private timer: NodeJS.Timeout | null = null
-  /** When the pending pass was first asked for (ms, Date.now), for the cap on waiting. */
+  /** When the pending pass was first asked for (ms), for the cap on waiting. */
   private pendingSince = 0
   private stopped = false
 
@@ -47,11 +49,12 @@ export class OverlayPrebuilder {
   schedule(): void {
     if (this.stopped) return
     const quiet = this.opts.debounceMs ?? 500
+    const now = (this.opts.now ?? Date.now)()
     if (this.timer) {
-      if (Date.now() - this.pendingSince >= 10 * quiet) return
+      if (now - this.pendingSince >= 10 * quiet) return
       clearTimeout(this.timer)
     } else {
-      this.pendingSince = Date.now()
+      this.pendingSince = now
     }
     this.timer = setTimeout(() => {
       this.timer = null
