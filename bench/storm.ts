@@ -36,6 +36,9 @@ const { values: args } = parseArgs({
     warm: { type: 'boolean', default: false },
     /** Queue under the tbf: 'fifo' (tbf's own) or 'fq_codel' (Linux's default NIC qdisc). */
     qdisc: { type: 'string', default: 'fifo' },
+    /** Namespace prefix and /16../22 subnet, so two runs on one machine stay apart. */
+    prefix: { type: 'string', default: 'rbst' },
+    subnet: { type: 'string', default: '198.19.64.0/22' },
   },
 })
 
@@ -174,8 +177,8 @@ async function main(): Promise<void> {
     try {
       for (const server of servers) {
         const rig = new StormRig({
-          prefix: 'rbst',
-          subnet: '198.19.64.0/22',
+          prefix: args.prefix,
+          subnet: args.subnet,
           dataDir: path.join(dir, 'data'),
           selfCommand: SELF,
           logger,

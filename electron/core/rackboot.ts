@@ -15,6 +15,7 @@ import { productVersion } from './version'
 import { CaptureController } from './boot/capture-controller'
 import { ImageStore } from './images/store'
 import { OverlayCache } from './images/overlays/cache'
+import { OverlayPrebuilder } from './images/overlays/prebuild'
 import { TimelineRecorder } from './boot/timeline/recorder'
 import { join } from 'node:path'
 
@@ -43,6 +44,8 @@ export class Rackboot {
   readonly images: ImageStore
   /** Every machine's boots, one JSON file per boot under <dataDir>/timelines (nodes/timeline). */
   readonly timelines: TimelineRecorder
+  /** Builds each node's overlays when its inputs change, so a first boot finds them ready. */
+  readonly overlayPrebuild: OverlayPrebuilder
   private readonly disposers: Array<() => void> = []
   private closed = false
 
@@ -62,25 +65,38 @@ export class Rackboot {
       onEvent: (e) => this.bus.emit('capture/event', e),
       onChange: (s) => this.bus.emit('capture/changed', s),
     })
+    const overlays = new OverlayCache({ root: join(store.dataDir, 'overlays'), logger })
+    const resolver = inventoryResolver(repo, this.images, () => this.supervisor.status(), {
+      overlays,
+      // HTTP listens on the boot interface's own address, so this is the URL nodes can reach.
+      serverUrl: () => {
+        const l = this.supervisor.status().http.listening
+        return l ? `http://${l}` : null
+      },
+      onAgentReport: (mac, report, node) =>
+        this.bus.emit('boot/event', {
+          time: new Date().toISOString(),
+          mac,
+          node,
+          stage: report.stage.startsWith('init') ? 'init' : 'agent',
+          step: report.stage,
+        }),
+    })
+    this.overlayPrebuild = new OverlayPrebuilder({
+      cache: overlays,
+      // Only while HTTP listens: its address is in every system overlay (the agent's server URL), so an
+      // overlay built before would be built again at start; one-shot commands build nothing.
+      inputs: () => (this.supervisor.status().http.listening ? resolver.overlayInputsOfAll() : []),
+      logger,
+    })
     this.supervisor = new Supervisor({
       logger,
-      resolver: inventoryResolver(repo, this.images, () => this.supervisor.status(), {
-        overlays: new OverlayCache({ root: join(store.dataDir, 'overlays'), logger }),
-        // HTTP listens on the boot interface's own address, so this is the URL nodes can reach.
-        serverUrl: () => {
-          const l = this.supervisor.status().http.listening
-          return l ? `http://${l}` : null
-        },
-        onAgentReport: (mac, report, node) =>
-          this.bus.emit('boot/event', {
-            time: new Date().toISOString(),
-            mac,
-            node,
-            stage: report.stage.startsWith('init') ? 'init' : 'agent',
-            step: report.stage,
-          }),
-      }),
-      onStatus: (status) => this.bus.emit('stack/changed', status),
+      resolver,
+      onStatus: (status) => {
+        this.bus.emit('stack/changed', status)
+        // The HTTP address is an overlay input (the agent's server URL).
+        this.overlayPrebuild.schedule()
+      },
       dhcp: {
         dataDir: store.dataDir,
         repo,
@@ -107,6 +123,7 @@ export class Rackboot {
       store.onChange((db) => {
         this.bus.emit('nodes/changed', { nodes: repo.listNodes() })
         this.bus.emit('settings/changed', db.settings)
+        this.overlayPrebuild.schedule()
       }),
     )
   }
@@ -142,6 +159,7 @@ export class Rackboot {
     this.closed = true
     await this.supervisor.stop()
     for (const d of this.disposers.splice(0)) d()
+    await this.overlayPrebuild.stop()
     await this.timelines.flush()
     await this.store.close()
   }

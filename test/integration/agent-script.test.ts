@@ -45,6 +45,9 @@ beforeAll(async () => {
   if (skip) return
   dir = mkdtempSync(join(tmpdir(), 'rackboot-agent-'))
   core = await Rackboot.open({ dataDir: join(dir, 'data'), logger: silentLogger })
+  // This test drives its own resolver and cache over the core's overlay directory: the core's own
+  // builder would race it with other inputs (no HTTP address), so it stays off.
+  await core.overlayPrebuild.stop()
   await core.repo.addNode({ name: 'n21', mac: MAC, ip: '127.0.0.1' })
   overlays = new OverlayCache({ root: join(dir, 'data', 'overlays'), keyGenerator: 'node' })
   const resolver = inventoryResolver(core.repo, core.images, () => core.supervisor.status(), {

@@ -73,6 +73,9 @@ beforeAll(async () => {
   if (skip) return
   dir = mkdtempSync(join(tmpdir(), 'rackboot-ovacc-'))
   core = await Rackboot.open({ dataDir: join(dir, 'data'), logger: silentLogger })
+  // This test drives its own resolver and cache over the core's overlay directory: the core's own
+  // builder would race it with other inputs (no HTTP address), so it stays off.
+  await core.overlayPrebuild.stop()
   writeFileSync(join(dir, 'vmlinuz'), 'kernel bytes')
   writeFileSync(join(dir, 'initrd'), 'initrd bytes')
   const m = await core.images.importKernelInitrd('rescue', {

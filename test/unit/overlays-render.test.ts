@@ -281,4 +281,24 @@ describe.skipIf(skip)('host keys', () => {
     const fp = execFileSync('ssh-keygen', ['-l', '-f', join(d, 'k')]).toString()
     expect(fp).toMatch(/^256 SHA256:\S+ root@n9 \(ED25519\)/)
   })
+
+  it('the default cache writes its host keys in-process; ssh-keygen reads them; they are kept', async () => {
+    const root = tmp('rackboot-ov-')
+    await new OverlayCache({ root }).path('system', sample())
+    const priv = join(root, 'n1/hostkeys/ssh_host_ed25519_key')
+    expect(readFileSync(priv, 'utf8')).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/)
+    expect(mode(priv)).toBe('600')
+    expect(mode(join(root, 'n1/hostkeys'))).toBe('700')
+    const derived = execFileSync('ssh-keygen', ['-y', '-f', priv]).toString().trim()
+    const pub = readFileSync(`${priv}.pub`, 'utf8')
+    expect(pub).toBe(`${derived}\n`)
+    expect(execFileSync('ssh-keygen', ['-l', '-f', `${priv}.pub`]).toString()).toMatch(
+      /^256 SHA256:\S+ root@n1 \(ED25519\)/,
+    )
+    // A restart (new cache) and a changed input keep the same identity.
+    const changed = sample()
+    changed.settings.domain = 'other'
+    await new OverlayCache({ root }).path('system', changed)
+    expect(readFileSync(`${priv}.pub`, 'utf8')).toBe(pub)
+  })
 })

@@ -39,6 +39,8 @@ export interface AgentRecord {
 export interface InventoryResolver extends ProvisioningResolver {
   /** The latest report of each MAC that sent one since start (memory only). */
   agentReports(): ReadonlyMap<string, AgentRecord>
+  /** The overlay inputs of every node that can boot (has a MAC), exactly as its requests will ask for them. */
+  overlayInputsOfAll(): OverlayInputs[]
 }
 
 const ARTIFACT_NAMES = { kernel: 'vmlinuz', image: 'image.cpio.gz', modules: 'modules.cpio.gz' } as const
@@ -74,11 +76,10 @@ export function inventoryResolver(
       assetKey: n.assetKey,
     }
   }
-  const overlayInputs = (node: BootNodeView): OverlayInputs => {
+  // What every node's overlay shares, read once when all nodes are prebuilt.
+  const sharedInputs = () => {
     const s = repo.settings()
     return {
-      runtimeOverlays: repo.nodeByMac(node.macs[0] ?? '')?.overlays.runtime ?? [],
-      node: { name: node.name, macs: node.macs, ipv4: node.ipv4, assetKey: node.assetKey },
       nodes: repo.listNodes().map((n) => ({ name: n.name, ipv4: n.ipv4 })),
       settings: { subnet: s.subnet, gateway: s.gateway, dns: s.dns, domain: s.domain },
       authorizedKeys: options.authorizedKeys?.() ?? s.sshAuthorizedKeys,
@@ -86,6 +87,16 @@ export function inventoryResolver(
       serverUrl: options.serverUrl?.() ?? null,
     }
   }
+  // Key order is part of the cache's input hash: keep it, or every cached overlay is rebuilt once.
+  const overlayInputs = (node: BootNodeView, shared = sharedInputs()): OverlayInputs => ({
+    runtimeOverlays: repo.nodeByMac(node.macs[0] ?? '')?.overlays.runtime ?? [],
+    node: { name: node.name, macs: node.macs, ipv4: node.ipv4, assetKey: node.assetKey },
+    nodes: shared.nodes,
+    settings: shared.settings,
+    authorizedKeys: shared.authorizedKeys,
+    runtimeFiles: shared.runtimeFiles,
+    serverUrl: shared.serverUrl,
+  })
   const overlay = async (node: BootNodeView, kind: OverlayKind) => {
     if (!options.overlays || node.macs.length === 0) return null
     const path = await options.overlays.path(kind, overlayInputs(node))
@@ -119,6 +130,13 @@ export function inventoryResolver(
       options.onAgentReport?.(mac, report, node.name)
     },
     agentReports: () => reports,
+    overlayInputsOfAll: () => {
+      const shared = sharedInputs()
+      return repo.listNodes().flatMap((n) => {
+        const v = n.macs[0] === undefined ? null : view(n.macs[0])
+        return v ? [overlayInputs(v, shared)] : []
+      })
+    },
     unknownNodePolicy: () => repo.settings().unknownNodes,
     defaultKernelArgs: () => imageArgs(DEFAULT_IMAGE_NAME),
     status: () => ({

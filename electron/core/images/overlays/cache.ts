@@ -27,7 +27,10 @@ interface Sidecar {
 export interface OverlayCacheOptions {
   /** <dataDir>/overlays */
   root: string
-  /** Host key generator; default 'ssh-keygen' when installed, else 'node'. */
+  /**
+   * Host key generator; default 'node' (in-process node:crypto): a first-boot storm of 200 nodes would
+   * otherwise spawn 200 ssh-keygen processes on the request path (bench/RESULTS.md, "Boot storm").
+   */
   keyGenerator?: KeyGenerator
   now?: () => Date
   logger?: Logger
@@ -37,7 +40,6 @@ export class OverlayCache {
   private readonly inflight = new Map<string, Promise<string>>()
   private readonly now: () => Date
   private readonly logger: Logger
-  private generator: Promise<KeyGenerator> | null = null
 
   constructor(private readonly opts: OverlayCacheOptions) {
     this.now = opts.now ?? (() => new Date())
@@ -72,7 +74,13 @@ export class OverlayCache {
     const sidecarPath = join(dir, `${kind}.json`)
     const hostKeys =
       kind === 'system'
-        ? [await ensureHostKey(join(dir, 'hostkeys'), `root@${inputs.node.name}`, await this.keyGenerator())]
+        ? [
+            await ensureHostKey(
+              join(dir, 'hostkeys'),
+              `root@${inputs.node.name}`,
+              this.opts.keyGenerator ?? 'node',
+            ),
+          ]
         : []
     const hash = createHash('sha256')
       .update(
@@ -101,12 +109,6 @@ export class OverlayCache {
     this.logger.info(`overlay: built ${kind} for ${inputs.node.name} (generation ${generation})`)
     return file
   }
-
-  private keyGenerator(): Promise<KeyGenerator> {
-    if (this.opts.keyGenerator) return Promise.resolve(this.opts.keyGenerator)
-    this.generator ??= hasSshKeygen().then((yes) => (yes ? 'ssh-keygen' : 'node'))
-    return this.generator
-  }
 }
 
 /** Only what the runtime overlay shows: a change elsewhere must not bump its generation. */
@@ -131,14 +133,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false
   }
-}
-
-async function hasSshKeygen(): Promise<boolean> {
-  const { execFile } = await import('node:child_process')
-  return new Promise((resolve) => {
-    execFile('ssh-keygen', ['-?'], (error) => {
-      // ssh-keygen -? exits 1 after printing usage; only ENOENT means it is not there.
-      resolve(!(error && (error as NodeJS.ErrnoException).code === 'ENOENT'))
-    })
-  })
 }

@@ -1,8 +1,8 @@
 /**
  * Per-node SSH host keys: generated once, kept under <node dir>/hostkeys/, so a reinstalled node keeps its
- * identity and clients' known_hosts stay valid. ssh-keygen when installed (Debian openssh-client), else
- * node:crypto ed25519 written in the OpenSSH formats (PROTOCOL.key for the private key, RFC 8709 §4 for
- * the public blob).
+ * identity and clients' known_hosts stay valid. By default node:crypto ed25519 written in the OpenSSH formats
+ * (PROTOCOL.key for the private key, RFC 8709 §4 for the public blob), in-process so a first-boot storm does
+ * not fork one ssh-keygen per node; ssh-keygen stays selectable (OverlayCacheOptions.keyGenerator).
  */
 import { execFile } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
