@@ -157,6 +157,8 @@ export function toRackboot(
       uuid: null,
       assetKey,
       serial: null,
+      // `ipmi` stays in the passthrough (it may hold a password, which Rackboot's own fields never do).
+      bmc: { ipv4: null, user: null },
       // The node carries its own passthrough, so the store keeps it and an export finds it on the node.
       extra: { warewulf: { fields, netdevs, primary: primaryDev } },
     },

@@ -38,6 +38,19 @@ export const planRequestSchema = z
       .nullable(),
     /** Subnet the addresses must fall in; defaults to the settings' subnet. */
     subnet: cidrSchema.nullable().optional(),
+    /**
+     * Optional management controllers (IPMI/Redfish): consecutive addresses from `start` (same per-rack offset
+     * as `ip`) and one user for all. No password: it would end up in the state file. Absent or null = no BMC.
+     */
+    bmc: z
+      .object({
+        start: ipv4Schema.nullable(),
+        rackOffset: z.number().int().min(0).max(65535),
+        user: z.string().min(1).max(64).nullable(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict()
 export type PlanRequest = z.output<typeof planRequestSchema>
@@ -56,6 +69,7 @@ export type PlanField =
   | 'name'
   | 'slot'
   | 'ipv4'
+  | 'bmc'
 
 export interface PlanIssue {
   field: PlanField
@@ -70,6 +84,7 @@ export interface PlannedNode {
   slot: number
   heightU: number
   ipv4: string | null
+  bmc: { ipv4: string | null; user: string | null }
 }
 
 export interface PlanPreview {
@@ -197,6 +212,26 @@ export function planRack(db: Readonly<Db>, req: PlanRequest): PlanPreview {
   const poolEnd = pool ? ipToInt(pool.end) : null
   const gateway = db.settings.gateway
 
+  const bmcReq = req.bmc ?? null
+  const firstBmc =
+    bmcReq !== null && bmcReq.start !== null
+      ? (ipToInt(bmcReq.start) ?? 0) + rackIndex * bmcReq.rackOffset
+      : null
+  // Every address a BMC must not take: this plan's boot addresses, and every existing node's boot and BMC one.
+  const plannedIps = new Map<string, string>()
+  for (const e of db.nodes) {
+    if (e.ipv4 !== null) plannedIps.set(e.ipv4, `the IPv4 of '${e.name}'`)
+    if (e.bmc.ipv4 !== null) plannedIps.set(e.bmc.ipv4, `the BMC address of '${e.name}'`)
+  }
+  if (gateway !== null) plannedIps.set(gateway, 'the gateway')
+  if (firstIp !== null)
+    for (let i = 0; i < req.count; i++)
+      if (firstIp + i <= 0xffffffff)
+        plannedIps.set(
+          intToIp(firstIp + i),
+          `the planned IPv4 of '${pattern.ok ? nameAt(pattern.value, i) : `#${i + 1}`}'`,
+        )
+
   const nodes: PlannedNode[] = []
   for (let i = 0; i < req.count; i++) {
     const name = pattern.ok ? nameAt(pattern.value, i) : `#${i + 1}`
@@ -204,8 +239,17 @@ export function planRack(db: Readonly<Db>, req: PlanRequest): PlanPreview {
     const ipInt = firstIp === null ? null : firstIp + i
     const ipv4 = ipInt === null || ipInt > 0xffffffff ? null : intToIp(ipInt)
     const n: Planned = { name, rack: rack.name, slot, heightU: req.nodeHeightU, ipv4 }
-    nodes.push({ name, rack: rack.name, slot, heightU: req.nodeHeightU, ipv4 })
+    const bmcInt = firstBmc === null ? null : firstBmc + i
+    const bmcIp = bmcInt === null || bmcInt > 0xffffffff ? null : intToIp(bmcInt)
+    const bmc = { ipv4: bmcIp, user: bmcReq?.user ?? null }
+    nodes.push({ name, rack: rack.name, slot, heightU: req.nodeHeightU, ipv4, bmc })
     const issue = (field: PlanField, message: string) => issues.push({ field, message, node: i })
+
+    if (bmcInt !== null) {
+      const clash = bmcIp === null ? undefined : plannedIps.get(bmcIp)
+      if (bmcIp === null) issue('bmc', 'BMC address runs past 255.255.255.255')
+      else if (clash !== undefined) issue('bmc', `BMC address ${bmcIp} is already ${clash}`)
+    }
 
     if (pattern.ok) {
       if (!hostnameSchema.safeParse(name).success)

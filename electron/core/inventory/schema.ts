@@ -152,6 +152,16 @@ export const nodeSchema = z.object({
   assetKey: z.string().nullable().default(null),
   /** Vendor serial number (service tag), from a vendor MAC list or typed in. */
   serial: z.string().max(128).nullable().default(null),
+  /**
+   * The node's management controller (IPMI/Redfish). Address and user only, never a password: secrets don't
+   * belong in a JSON file a laptop carries around. Defaulted, so files written before it load unchanged.
+   */
+  bmc: z
+    .object({
+      ipv4: ipv4Schema.nullable().default(null),
+      user: z.string().min(1).max(64).nullable().default(null),
+    })
+    .prefault({}),
   /** What other tools know about the node and Rackboot does not model, kept so an export gives it back. */
   extra: z.object({ warewulf: warewulfNodeExtraSchema.optional() }).prefault({}),
   createdAt: z.string().default(() => new Date().toISOString()),
@@ -218,6 +228,28 @@ export const dbSchema = z
           })
         seen.set(`ip:${n.ipv4}`, n.name)
       }
+    })
+    // BMC addresses share the node network's address space: unique, and never another node's boot address.
+    const bootIps = new Map(db.nodes.filter((n) => n.ipv4 !== null).map((n) => [n.ipv4, n.name]))
+    const bmcSeen = new Map<string, string>()
+    db.nodes.forEach((n, i) => {
+      const ip = n.bmc.ipv4
+      if (ip === null) return
+      const other = bmcSeen.get(ip)
+      const boot = bootIps.get(ip)
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', i, 'bmc', 'ipv4'],
+          message: `BMC IPv4 ${ip} is on both '${other}' and '${n.name}'`,
+        })
+      else if (boot !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', i, 'bmc', 'ipv4'],
+          message: `BMC IPv4 ${ip} of '${n.name}' is the boot IPv4 of '${boot}'`,
+        })
+      bmcSeen.set(ip, n.name)
     })
   })
 export type Db = z.infer<typeof dbSchema>
