@@ -25,6 +25,10 @@ export interface RackForm {
   fixedIps: boolean
   ipStart: string
   rackOffset: string
+  /** Optional BMC (IPMI/Redfish): both empty = no BMC in the plan. No password field: it is never stored. */
+  bmcStart: string
+  bmcRackOffset: string
+  bmcUser: string
 }
 
 export type RackField = Exclude<keyof RackForm, 'numbering' | 'fixedIps'> | 'subnet'
@@ -50,6 +54,9 @@ export function defaultRackForm(racks: readonly Rack[], subnet: string | null): 
     fixedIps: cidr !== null && cidr.ok,
     ipStart: cidr && cidr.ok ? intToIp(cidr.value.network + 11) : '',
     rackOffset: '32',
+    bmcStart: '',
+    bmcRackOffset: '32',
+    bmcUser: '',
   }
 }
 
@@ -77,6 +84,7 @@ export function requestFromForm(
     nodeHeightU: num('nodeHeightU', form.nodeHeightU),
     slotStep: num('slotStep', form.slotStep, true),
     ip: form.fixedIps ? { start: form.ipStart.trim(), rackOffset: num('rackOffset', form.rackOffset) } : null,
+    bmc: bmcOfForm(form, num),
   }
   const parsed = planRequestSchema.safeParse(raw)
   if (parsed.success && Object.keys(errors).length === 0) return { ok: true, value: parsed.data }
@@ -86,6 +94,21 @@ export function requestFromForm(
       if (field && !errors[field]) errors[field] = issue.message
     }
   return { ok: false, errors }
+}
+
+/** Absent when both BMC fields are empty, so the request stays the shape it had before BMCs. */
+function bmcOfForm(
+  form: RackForm,
+  num: (field: RackField, text: string) => number | undefined,
+): { start: string | null; rackOffset: number | undefined; user: string | null } | undefined {
+  const start = form.bmcStart.trim()
+  const user = form.bmcUser.trim()
+  if (start === '' && user === '') return undefined
+  return {
+    start: start === '' ? null : start,
+    rackOffset: start === '' ? 0 : num('bmcRackOffset', form.bmcRackOffset),
+    user: user === '' ? null : user,
+  }
 }
 
 function fieldOfPath(path: string[]): RackField | null {
@@ -100,6 +123,9 @@ function fieldOfPath(path: string[]): RackField | null {
     slotStep: 'slotStep',
     'ip.start': 'ipStart',
     'ip.rackOffset': 'rackOffset',
+    'bmc.start': 'bmcStart',
+    'bmc.rackOffset': 'bmcRackOffset',
+    'bmc.user': 'bmcUser',
   }
   return map[key] ?? null
 }
@@ -117,6 +143,7 @@ const FIELD_OF_ISSUE: Record<PlanIssue['field'], RackField> = {
   name: 'pattern',
   slot: 'firstSlot',
   ipv4: 'ipStart',
+  bmc: 'bmcStart',
 }
 
 /**

@@ -146,6 +146,32 @@ describe('RackStep', () => {
     expect(wrapper.find('[data-test="applied"]').exists()).toBe(false)
   })
 
+  it('optional BMC group: no BMC column until set, then each row’s BMC address, collisions shown', async () => {
+    const client = new PlanningClient(inventory())
+    wrapper = await mountWith(RackStep, client)
+    await set(wrapper, 'count', '2')
+    expect(wrapper.findAll('[data-test="bmc-cell"]')).toHaveLength(0)
+    expect(rows(wrapper)[0]).toEqual(['r1n01', '1', '198.18.0.11', 'ok'])
+    await set(wrapper, 'bmcStart', '10.0.0.21')
+    await set(wrapper, 'bmcUser', 'admin')
+    expect(rows(wrapper)).toEqual([
+      ['r1n01', '1', '198.18.0.11', '10.0.0.21 (admin)', 'ok'],
+      ['r1n02', '2', '198.18.0.12', '10.0.0.22 (admin)', 'ok'],
+    ])
+    const last = client.calls.filter((c) => c.channel === 'plan/preview').at(-1)?.request
+    expect(last).toMatchObject({ bmc: { start: '10.0.0.21', rackOffset: 32, user: 'admin' } })
+    // Format errors come from the core's schema, before any call.
+    await set(wrapper, 'bmcStart', '10.0.0.300')
+    expect(wrapper.get('[data-error-for="rk-bmcStart"]').text()).toMatch(/IPv4/)
+    // A BMC address on a planned boot address is the core's refusal, on the BMC field and the row.
+    await set(wrapper, 'bmcStart', '198.18.0.12')
+    expect(wrapper.get('[data-error-for="rk-bmcStart"]').text()).toBe(
+      "BMC address 198.18.0.12 is already the planned IPv4 of 'r1n02'",
+    )
+    expect(rows(wrapper)[0]![4]).toBe("✖ BMC address 198.18.0.12 is already the planned IPv4 of 'r1n02'")
+    expect(applyButton(wrapper).element.disabled).toBe(true)
+  })
+
   it('draws the nodes already saved in a rack next to the planned ones', async () => {
     const client = new PlanningClient(
       inventory({
