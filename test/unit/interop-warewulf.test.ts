@@ -69,7 +69,10 @@ describe('importWarewulf on real Warewulf files', () => {
     expect(n1.overlays.system[0]).toBe('wwinit')
     expect(n1.state).toBe('captured')
     const x = i.extras.node1!
-    expect(x.fields.ipmi).toMatchObject({ username: 'user', ipaddr: '192.168.4.21', write: 'true' })
+    // Address and user are the node's BMC; the rest of ipmi (password, write, …) stays passthrough.
+    expect(n1.bmc).toEqual({ ipv4: '192.168.4.21', user: 'user' })
+    expect(x.fields.ipmi).toMatchObject({ write: 'true' })
+    expect(x.fields.ipmi).not.toHaveProperty('ipaddr')
     expect(Object.keys(x.fields)).toEqual(['init', 'root', 'ipxe template', 'ipmi', 'disks', 'filesystems'])
     expect(x.netdevs.map((d) => d.name)).toEqual(['default', 'secondary', 'tertiary'])
     expect(x.netdevs[1]!.fields).toMatchObject({ ipaddr: '192.168.3.22', tags: { DNS1: '8.8.8.8' } })
@@ -180,6 +183,7 @@ function ownDb(): Db {
         overlays: { system: ['wwinit'], runtime: ['hosts'] },
         discoverable: true,
         assetKey: 'A-17',
+        bmc: { ipv4: '198.18.1.11', user: 'admin' },
       }),
       node({
         name: 'big',
@@ -221,6 +225,7 @@ describe('exportWarewulf of a Rackboot inventory', () => {
       },
       'primary network': 'default',
       tags: { rack: 'r1', slot: '1' },
+      ipmi: { ipaddr: '198.18.1.11', username: 'admin' },
       'asset key': 'A-17',
       discoverable: 'true',
     })
@@ -275,6 +280,30 @@ describe('exportWarewulf of a Rackboot inventory', () => {
     const doc = parse(exportWarewulf(db, { version: '4.6', extras: first.extras }))
     expect(doc.nodes.node1['network devices'].untagged.hwaddr).toBe('52:54:00:aa:bb:cc')
     expect(doc.nodes.node1['network devices'].tagged.hwaddr).toBeUndefined()
+  })
+
+  it('ipmi: address and user become the BMC, the password stays passthrough and goes back out', () => {
+    const text = [
+      'nodes:',
+      '  n1:',
+      '    ipmi:',
+      '      ipaddr: 10.0.0.5',
+      '      username: root',
+      '      password: calvin',
+      '      interface: lanplus',
+    ].join('\n')
+    const first = imported(text)
+    expect(byName(first, 'n1').bmc).toEqual({ ipv4: '10.0.0.5', user: 'root' })
+    expect(first.extras.n1!.fields.ipmi).toEqual({ password: 'calvin', interface: 'lanplus' })
+    const db = dbOf(first)
+    db.nodes[0]!.bmc = { ipv4: '10.0.0.6', user: 'root' }
+    const doc = parse(exportWarewulf(db, { version: '4.6', extras: first.extras }))
+    expect(doc.nodes.n1.ipmi).toEqual({
+      password: 'calvin',
+      interface: 'lanplus',
+      ipaddr: '10.0.0.6',
+      username: 'root',
+    })
   })
 
   it('an empty inventory is a valid nodes.conf', () => {
@@ -335,7 +364,8 @@ nodes:
 `)
     expect(byName(i, 'a').kernelArgs).toBe('quiet splash')
     expect(byName(i, 'b').kernelArgs).toBe('console=ttyS0')
-    expect(i.extras.b!.fields).toEqual({ tags: { foo: 'bar' }, ipmi: { username: 'admin' } })
+    expect(i.extras.b!.fields).toEqual({ tags: { foo: 'bar' } })
+    expect(byName(i, 'b').bmc).toEqual({ ipv4: null, user: 'admin' })
   })
 
   it('profile network devices merge into the node device of the same name', () => {

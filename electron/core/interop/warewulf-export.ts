@@ -96,6 +96,12 @@ export function exportWarewulf(db: Db, opts: WarewulfExportOptions): string {
     if (n.slot !== null) tags[SLOT_TAG] = String(n.slot)
     if (n.heightU !== 1) tags[HEIGHT_TAG] = String(n.heightU)
     if (Object.keys(tags).length > 0) e.tags = tags
+    // The node's BMC over a kept `ipmi` block, so an imported password or interface goes back untouched.
+    const ipmi: WwMap = { ...(isMapValue(fields.ipmi) ? fields.ipmi : {}) }
+    delete fields.ipmi
+    if (n.bmc.ipv4 !== null) ipmi.ipaddr = n.bmc.ipv4
+    if (n.bmc.user !== null) ipmi.username = n.bmc.user
+    if (Object.keys(ipmi).length > 0) e.ipmi = ipmi
     if (n.assetKey !== null) e['asset key'] = n.assetKey
     if (n.discoverable) e.discoverable = 'true'
     for (const [k, v] of Object.entries(fields)) e[k] = v

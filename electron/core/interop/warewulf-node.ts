@@ -60,6 +60,26 @@ export function toRackboot(
   if (discRaw !== null && discoverable === null)
     warn(`discoverable '${discRaw}' is not a boolean; Warewulf reads it as false`)
 
+  // BMC address and user become Rackboot's; the rest of `ipmi` (password, interface, …) stays passthrough.
+  const bmc: Node['bmc'] = { ipv4: null, user: null }
+  // Read in place (not `take`), so a kept `ipmi` keeps its position among the passthrough keys.
+  const ipmiRaw = fields.ipmi
+  if (isMapValue(ipmiRaw)) {
+    const rest: WwMap = { ...ipmiRaw }
+    const ip = str(rest.ipaddr)
+    if (ip !== null && ipToInt(ip) !== null) {
+      bmc.ipv4 = ip
+      delete rest.ipaddr
+    }
+    const user = str(rest.username)
+    if (user !== null && user.length <= 64) {
+      bmc.user = user
+      delete rest.username
+    }
+    if (Object.keys(rest).length > 0) fields.ipmi = rest
+    else delete fields.ipmi
+  }
+
   // Placement from tags.
   let rack: string | null = null
   let slot: number | null = null
@@ -157,8 +177,7 @@ export function toRackboot(
       uuid: null,
       assetKey,
       serial: null,
-      // `ipmi` stays in the passthrough (it may hold a password, which Rackboot's own fields never do).
-      bmc: { ipv4: null, user: null },
+      bmc,
       // The node carries its own passthrough, so the store keeps it and an export finds it on the node.
       extra: { warewulf: { fields, netdevs, primary: primaryDev } },
     },
