@@ -85,6 +85,33 @@ describe('planNodeImport', () => {
     ])
   })
 
+  it('BMC addresses clash with existing boot and BMC addresses, in the file and in the inventory', () => {
+    const bmcFile = [
+      'nodes:',
+      '  m1: {ipmi: {ipaddr: 10.0.0.1}, network devices: {default: {ipaddr: 198.18.0.21}}}',
+      '  m2: {ipmi: {ipaddr: 10.0.0.2}, network devices: {default: {ipaddr: 198.18.0.22}}}',
+      '  m3: {ipmi: {ipaddr: 198.18.0.21}}',
+      '',
+    ].join('\n')
+    const r = importWarewulf(bmcFile, { now })
+    expect(r.ok).toBe(false)
+    if (!r.ok)
+      expect(r.error.map((p) => [p.node, p.line, p.message])).toEqual([
+        ['m3', 4, "BMC address 198.18.0.21 (ipmi ipaddr) is also on node 'm1' (line 2)"],
+      ])
+    const ok = ww(bmcFile.replace('m3: {ipmi: {ipaddr: 198.18.0.21}}', 'm3: {}'))
+    const db = dbWith([
+      { name: 'x', ipv4: '10.0.0.1' },
+      { name: 'y', ipv4: '198.18.0.99', bmc: { ipv4: '10.0.0.2' } },
+      { name: 'z', bmc: { ipv4: '198.18.0.21' } },
+    ])
+    expect(planNodeImport(db, ok, { replace: false }).problems).toEqual([
+      "node 'm1': IPv4 198.18.0.21 is already the BMC address of node 'z'",
+      "node 'm1': BMC address 10.0.0.1 is already an address of node 'x'",
+      "node 'm2': BMC address 10.0.0.2 is already an address of node 'y'",
+    ])
+  })
+
   it('replace: the same-named node leaves first, so its MAC and slot do not clash', () => {
     const db = dbWith([{ name: 'n1', macs: ['52:54:00:00:00:01'], rack: 'r1', slot: 1 }])
     const plan = planNodeImport(db, ww(file), { replace: true })

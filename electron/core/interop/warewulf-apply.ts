@@ -56,6 +56,11 @@ export function planNodeImport(
     }
     for (const mac of n.macs) clash(`MAC ${mac} already belongs to node`, (o) => o.macs.includes(mac))
     if (n.ipv4 !== null) clash(`IPv4 ${n.ipv4} already belongs to node`, (o) => o.ipv4 === n.ipv4)
+    if (n.ipv4 !== null)
+      clash(`IPv4 ${n.ipv4} is already the BMC address of node`, (o) => o.bmc.ipv4 === n.ipv4)
+    const bmc = n.bmc.ipv4
+    if (bmc !== null)
+      clash(`BMC address ${bmc} is already an address of node`, (o) => o.ipv4 === bmc || o.bmc.ipv4 === bmc)
     if (n.rack !== null && n.slot !== null) {
       clash(
         `rack '${n.rack}' slot ${n.slot} is already taken by node`,

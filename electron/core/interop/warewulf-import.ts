@@ -224,6 +224,19 @@ export function importWarewulf(
         })
       else if (!prev) owners.ip.set(ip, { node: name, line })
     }
+    // A BMC address shares the address space of the devices: no other device or BMC, this node's included.
+    const bmcIp = mapped.node.bmc.ipv4
+    if (bmcIp !== null) {
+      const prev = owners.ip.get(bmcIp)
+      const line = lineIn(['ipmi', 'ipaddr'])
+      if (prev)
+        problems.push({
+          line,
+          node: name,
+          message: `BMC address ${bmcIp} (ipmi ipaddr) is also on node '${prev.node}'${prev.line ? ` (line ${prev.line})` : ''}`,
+        })
+      else owners.ip.set(bmcIp, { node: name, line })
+    }
     if (opts.subnet && mapped.node.ipv4) {
       const cidr = parseCidr(opts.subnet)
       if (cidr.ok && !cidrContains(cidr.value, ipToInt(mapped.node.ipv4)!))
