@@ -267,7 +267,7 @@ describe('InventoryRepo.importNodes and assignVendorMacs on a real store', () =>
     expect(err.problems).toHaveLength(2)
     expect(err.problems.every((p) => /^line \d+, node 'n2': /.test(p))).toBe(true)
     expect(err.message.split('\n')).toHaveLength(3)
-    expect((await h['export/render']({ format: 'csv' })).text).toBe('rack,slot,name,mac,ip,serial\r\n')
+    expect((await h['export/render']({ format: 'csv' })).text).toBe('rack,slot,name,mac,ip,serial,bmc\r\n')
     await expect(h['export/render']({ format: 'csv', version: '4.5' })).rejects.toThrow(
       /warewulf format only/,
     )

@@ -35,7 +35,7 @@ function sampleDb(domain = 'lab.example'): Db {
         macs: ['52:54:00:00:00:01', '52:54:00:00:01:01'],
         ipv4: '198.18.0.11',
       }),
-      node({ name: 'gpu1', rack: 'r2', slot: 10, macs: ['52:54:00:00:00:03'] }),
+      node({ name: 'gpu1', rack: 'r2', slot: 10, macs: ['52:54:00:00:00:03'], bmc: { ipv4: '10.0.1.3' } }),
     ],
   })
 }
@@ -44,11 +44,11 @@ function sampleDb(domain = 'lab.example'): Db {
 describe('golden exports (rack order)', () => {
   it('csv', () => {
     expect(exportCsv(sampleDb())).toBe(
-      'rack,slot,name,mac,ip,serial\r\n' +
-        'r-a,1,cn1,52:54:00:00:00:01 52:54:00:00:01:01,198.18.0.11,\r\n' +
-        'r-a,2,cn2,52:54:00:00:00:02,198.18.0.12,\r\n' +
-        'r2,10,gpu1,52:54:00:00:00:03,,\r\n' +
-        ',,spare,,,\r\n',
+      'rack,slot,name,mac,ip,serial,bmc\r\n' +
+        'r-a,1,cn1,52:54:00:00:00:01 52:54:00:00:01:01,198.18.0.11,,\r\n' +
+        'r-a,2,cn2,52:54:00:00:00:02,198.18.0.12,,\r\n' +
+        'r2,10,gpu1,52:54:00:00:00:03,,,10.0.1.3\r\n' +
+        ',,spare,,,,\r\n',
     )
   })
   it('hosts, with and without a domain', () => {
@@ -151,10 +151,10 @@ describe('exports parse back', () => {
     if (!rows.ok) return
     expect(rows.value.map((r) => r.fields)).toEqual([
       [...CSV_COLUMNS],
-      ['r-a', '1', 'cn1', '52:54:00:00:00:01 52:54:00:00:01:01', '198.18.0.11', ''],
-      ['r-a', '2', 'cn2', '52:54:00:00:00:02', '198.18.0.12', 'SN "7", batch\nB'],
-      ['r2', '10', 'gpu1', '52:54:00:00:00:03', '', ''],
-      ['', '', 'spare', '', '', ''],
+      ['r-a', '1', 'cn1', '52:54:00:00:00:01 52:54:00:00:01:01', '198.18.0.11', '', ''],
+      ['r-a', '2', 'cn2', '52:54:00:00:00:02', '198.18.0.12', 'SN "7", batch\nB', ''],
+      ['r2', '10', 'gpu1', '52:54:00:00:00:03', '', '', '10.0.1.3'],
+      ['', '', 'spare', '', '', '', ''],
     ])
     expect(rows.value.map((r) => r.line)).toEqual([1, 2, 3, 5, 6])
   })
@@ -198,7 +198,7 @@ describe('exports parse back', () => {
 
   it('an empty inventory exports cleanly in every format', () => {
     const db = dbSchema.parse({ version: 1 })
-    expect(exportCsv(db)).toBe('rack,slot,name,mac,ip,serial\r\n')
+    expect(exportCsv(db)).toBe('rack,slot,name,mac,ip,serial,bmc\r\n')
     expect(parse(exportAnsible(db))).toEqual({ all: { children: {} } })
     for (const f of Object.values(exporters)) expect(typeof f(db)).toBe('string')
   })

@@ -9,12 +9,13 @@ import { stringifyForYaml11 } from './yaml-quote'
 
 export type ExportFormat = 'csv' | 'hosts' | 'dnsmasq' | 'dhcpd' | 'ansible' | 'json'
 
-export const CSV_COLUMNS = ['rack', 'slot', 'name', 'mac', 'ip', 'serial'] as const
+/** `bmc` last, so readers that take columns by position keep working. */
+export const CSV_COLUMNS = ['rack', 'slot', 'name', 'mac', 'ip', 'serial', 'bmc'] as const
 
 const inRackOrder = (db: Db): Node[] => [...db.nodes].sort(compareNodes)
 
 /**
- * One record per node: rack, slot, name, MACs (space-separated, boot MAC first), IPv4, serial.
+ * One record per node: rack, slot, name, MACs (space-separated, boot MAC first), IPv4, serial, BMC IPv4.
  * CRLF records and quoting per RFC 4180, so spreadsheets and `parseCsv` read it back unchanged.
  */
 export function exportCsv(db: Db): string {
@@ -27,6 +28,7 @@ export function exportCsv(db: Db): string {
       n.macs.join(' '),
       n.ipv4 ?? '',
       n.serial ?? '',
+      n.bmc.ipv4 ?? '',
     ])
   return out
 }
