@@ -37,6 +37,31 @@ const onDisk = async () =>
   JSON.parse(await readFile(join(dir, 'db.json'), 'utf8')) as { racks: unknown[]; nodes: { name: string }[] }
 
 describe('plan handlers', () => {
+  it('apply stores each planned BMC address and user on disk; a clash is refused naming node and field', async () => {
+    const bmc = { start: '10.0.0.11', rackOffset: 0, user: 'admin' }
+    const applied = await dispatch(core.handlers, 'plan/apply', plan({ bmc }))
+    expect(applied.ok).toBe(true)
+    const disk = (await onDisk()) as unknown as { nodes: { name: string; bmc: unknown }[] }
+    expect(disk.nodes.map((n) => [n.name, n.bmc])).toEqual([
+      ['node01', { ipv4: '10.0.0.11', user: 'admin' }],
+      ['node02', { ipv4: '10.0.0.12', user: 'admin' }],
+      ['node03', { ipv4: '10.0.0.13', user: 'admin' }],
+    ])
+    const again = await dispatch(
+      core.handlers,
+      'plan/apply',
+      plan({
+        pattern: 'x{01..}',
+        firstSlot: 10,
+        ip: { start: '10.0.0.12', rackOffset: 0 },
+        subnet: '10.0.0.0/24',
+      }),
+    )
+    expect(again.ok).toBe(false)
+    if (!again.ok)
+      expect(again.error.message).toContain("x01 ipv4: 10.0.0.12 is already the BMC address of 'node02'")
+  })
+
   it('preview changes nothing; apply creates the rack and every node at once', async () => {
     const preview = await dispatch(core.handlers, 'plan/preview', plan())
     expect(preview.ok).toBe(true)

@@ -88,6 +88,11 @@ describe('rack plan with BMC addresses', () => {
     expect(p.nodes.every((n) => n.bmc.ipv4 === null && n.bmc.user === null)).toBe(true)
   })
 
+  it('a planned boot address on an existing BMC is refused', () => {
+    const p = planRack(db({ nodes: [{ name: 'old', bmc: { ipv4: '198.18.0.12' } }] }), req())
+    expect(describePlanIssues(p)).toEqual(["node02 ipv4: 198.18.0.12 is already the BMC address of 'old'"])
+  })
+
   it('the request schema refuses a malformed BMC address', () => {
     const bad = { ...base, bmc: { start: '10.0.0.300', rackOffset: 0, user: null } }
     expect(planRequestSchema.safeParse(bad).success).toBe(false)

@@ -284,7 +284,9 @@ export function planRack(db: Readonly<Db>, req: PlanRequest): PlanPreview {
         else if (ipInt === broadcast) issue('ipv4', `${ipv4} is the broadcast address of ${cidr.text}`)
         else {
           const holder = db.nodes.find((e) => e.ipv4 === ipv4)
+          const bmcHolder = db.nodes.find((e) => e.bmc.ipv4 === ipv4)
           if (holder) issue('ipv4', `${ipv4} already belongs to '${holder.name}'`)
+          else if (bmcHolder) issue('ipv4', `${ipv4} is already the BMC address of '${bmcHolder.name}'`)
           else if (ipv4 === gateway) issue('ipv4', `${ipv4} is the gateway`)
           else if (poolStart !== null && poolEnd !== null && ipInt >= poolStart && ipInt <= poolEnd)
             issue(
