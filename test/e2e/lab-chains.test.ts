@@ -160,6 +160,13 @@ describe.skipIf(skip)('rackboot lab: firmware chains, vendor MAC list, capture a
               milestones: Array<{ milestone: string; detail?: string }>
             }>
           )[0]!
+        // The timeline file is written after the store's node state: wait for both boots to be 'up' there too.
+        await waitFor(
+          "both timelines at state 'up'",
+          () => timeline('v1').state === 'up' && timeline('v2').state === 'up',
+          () => `${timeline('v1').state}, ${timeline('v2').state}`,
+          60_000,
+        )
         const v1 = timeline('v1')
         expect(v1).toMatchObject({ state: 'up', clientType: 'UEFI PXE' })
         expect(v1.milestones.map((m) => m.milestone)).toEqual([
