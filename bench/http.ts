@@ -5,7 +5,10 @@
  * round is written out and sha256-checked. Rackboot's RSS is sampled from /proc during the runs.
  *
  *   npm run bench:http [-- --size-mib 1024] [-- --rounds 1] [-- --only rackboot,nginx] [-- --cpu-prof DIR]
- *                      [-- --sendfile-threads N]
+ *                      [-- --sendfile-threads N] [-- --shaped-clients 1,8] [-- --shaped-mib 256]
+ *
+ * Shaped cells: the same downloads (a smaller file) through `tc tbf rate 1gbit` on the server's veth, reported as
+ * a share of the 125 MB/s link rate (issue #5's target: >= 0.95x link rate).
  */
 import {
   createWriteStream,
@@ -35,6 +38,10 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** sendfile(2) threads of Rackboot's HTTP server (0 = stream through the main thread); unset: its default. */
     'sendfile-threads': { type: 'string' },
+    /** Concurrent clients of the 1 Gbit/s shaped cells ('' = none). */
+    'shaped-clients': { type: 'string', default: '1,8' },
+    /** Size of the file the shaped cells download, MiB (the link is ~125 MB/s: keep it short). */
+    'shaped-mib': { type: 'string', default: '256' },
     /** Whole-run deadline; cells not started by then are listed as skipped. */
     'budget-s': { type: 'string', default: '900' },
   },
@@ -44,6 +51,9 @@ const PREFIX = 'rbbt'
 const SUBNET = '198.18.40'
 const PORT = 8080
 const FILE = 'big.bin'
+const SHAPED_FILE = 'shaped.bin'
+const LINK_BYTES_PER_S = 125e6 // tbf rate 1gbit
+const TBF = ['tbf', 'rate', '1gbit', 'burst', '256kb', 'latency', '50ms']
 const RSS_TARGET = 300 * 1024 * 1024
 
 interface Server {
@@ -134,8 +144,9 @@ async function runCell(
   size: number,
   daemon: Daemon,
   sampleRss: boolean,
+  file = FILE,
 ): Promise<CellResult> {
-  const url = `http://${net.srvAddr}:${PORT}/files/${FILE}`
+  const url = `http://${net.srvAddr}:${PORT}/files/${file}`
   // Budget: each client may take as long as the whole cell would at 20 MB/s aggregate.
   const maxS = Math.ceil(Math.max(60, (size * clients) / 20e6))
   let rssPeak: number | null = null
@@ -205,6 +216,8 @@ async function main(): Promise<void> {
   process.stdout.on('error', () => {}) // `| head` must not cut the cleanup short
   const size = Number(args['size-mib']) * 1024 * 1024
   const clientCounts = args.clients.split(',').map(Number)
+  const shapedCounts = args['shaped-clients'] ? args['shaped-clients'].split(',').map(Number) : []
+  const shapedSize = Number(args['shaped-mib']) * 1024 * 1024
   const rounds = Math.max(1, Number(args.rounds))
   const deadline = Date.now() + Number(args['budget-s']) * 1000
   const servers = SERVERS.filter((s) => !args.only || args.only.split(',').includes(s.name))
@@ -223,8 +236,11 @@ async function main(): Promise<void> {
     const file = path.join(webroot, 'files', FILE)
     // Random bytes: nothing on the path may compress them, and no server gets a head start from zeros.
     await writeRandomFile(file, size)
+    const shapedFile = path.join(webroot, 'files', SHAPED_FILE)
+    if (shapedCounts.length > 0) await writeRandomFile(shapedFile, shapedSize)
     for (const d of [work, webroot, path.join(webroot, 'files')]) chmodSync(d, 0o755)
     chmodSync(file, 0o644)
+    if (shapedCounts.length > 0) chmodSync(shapedFile, 0o644)
     const want = await sha256File(file) // also pulls the file into the page cache before any server runs
     const net = await createBenchNet({ prefix: PREFIX, subnet: SUBNET })
     cleanup.add('delete namespaces', () => net.down())
@@ -260,12 +276,44 @@ async function main(): Promise<void> {
                 '\n',
             )
           }
+          for (const n of shapedCounts) {
+            if (Date.now() > deadline) {
+              skipped.push(
+                `round ${round + 1} ${server.name} shaped ×${n}: over the ${args['budget-s']} s budget`,
+              )
+              continue
+            }
+            const dev = ['dev', net.srvIf, 'root']
+            await run(inNs(net.srv, ['tc', 'qdisc', 'add', ...dev, ...TBF]), { timeoutMs: 5000 })
+            try {
+              const r = await runCell(net, n, shapedSize, daemon, false, SHAPED_FILE)
+              record(-n, r)
+              process.stderr.write(
+                `  ${server.name.padEnd(8)} shaped ×${String(n).padEnd(3)} ${fmt(r.mbps).padStart(8)} MB/s  ` +
+                  `complete ${r.complete}/${n}\n`,
+              )
+            } finally {
+              await run(inNs(net.srv, ['tc', 'qdisc', 'del', ...dev]), { timeoutMs: 5000 })
+            }
+          }
         } finally {
           await daemon.stop()
         }
       }
     }
-    report({ servers, clientCounts, cells, verified, skipped, started, size, rounds, idleRss })
+    report({
+      servers,
+      clientCounts,
+      shapedCounts,
+      shapedSize,
+      cells,
+      verified,
+      skipped,
+      started,
+      size,
+      rounds,
+      idleRss,
+    })
   } finally {
     await cleanup.run()
     removeSignals()
@@ -275,6 +323,9 @@ async function main(): Promise<void> {
 function report(o: {
   servers: Server[]
   clientCounts: number[]
+  /** Shaped cells are stored under the negated client count. */
+  shapedCounts: number[]
+  shapedSize: number
   cells: Map<string, CellResult[]>
   verified: Map<string, { ok: number; bad: number }>
   skipped: string[]
@@ -345,6 +396,26 @@ function report(o: {
             peak === null ? '–' : peak < RSS_TARGET ? 'yes' : 'NO',
           ]
         }),
+      ),
+    )
+  }
+  if (o.shapedCounts.length > 0) {
+    out.push(
+      `\nShaped: tbf rate 1gbit burst 256kb latency 50ms on the server veth, ${o.shapedSize / 2 ** 20} MiB per ` +
+        `client; MB/s (share of the 125 MB/s link rate, target >= 95 %), median of ${o.rounds} round(s).\n`,
+    )
+    out.push(
+      markdownTable(
+        ['clients', ...names.map((s) => `${s} MB/s (% of link)`)],
+        o.shapedCounts.map((n) => [
+          `×${n}`,
+          ...names.map((s) => {
+            const a = agg(s, -n)
+            if (a.ran === 0) return 'n/a'
+            if (a.mbps === null) return `FAIL (${a.failed})`
+            return `${fmt(a.mbps)} (${fmt((a.mbps * 1e6 * 100) / LINK_BYTES_PER_S, 0)} %)`
+          }),
+        ]),
       ),
     )
   }

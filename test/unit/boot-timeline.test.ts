@@ -148,4 +148,45 @@ describe('boot timeline recorder', () => {
     const boots = await r.list(MAC, 10)
     expect(boots.map((b) => b.startedAt)).toEqual([at(4000), at(3000), at(2000)])
   })
+
+  it('follows nodes and PXE clients only: plain DHCP strangers get no file, PXE strangers up to the cap', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'rb-timeline-'))
+    dirs.push(d)
+    const r = new TimelineRecorder({ dir: d, logger: silentLogger, now: () => T0, maxStrangers: 3 })
+    const mac = (i: number) =>
+      `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`
+    // A load generator / phones: plain DHCP, not nodes. Thousands of them must not make thousands of directories.
+    for (let i = 0; i < 2000; i++)
+      for (const step of ['discover', 'offer', 'request', 'ack'])
+        r.record(
+          ev(0, 'dhcp', step, {
+            mac: mac(i),
+            node: null,
+            clientType: 'plain DHCP',
+            ip: `198.19.1.${i & 255}`,
+          }),
+        )
+    // Unplanned PXE machines (capture candidates): followed, but only up to the cap.
+    for (let i = 5000; i < 5010; i++)
+      r.record(ev(0, 'dhcp', 'discover', { mac: mac(i), node: null, clientType: 'BIOS PXE' }))
+    // A node is always followed, whatever its client says.
+    for (const e of uefiBoot()) r.record(e)
+    await r.flush()
+    expect(readdirSync(d).sort()).toEqual(
+      ['02-00-00-00-13-88', '02-00-00-00-13-89', '02-00-00-00-13-8a', '52-54-00-1e-00-01'].sort(),
+    )
+    expect(r.ignoredEvents).toBe(8000 + 7)
+    expect((await r.list(MAC))[0]).toMatchObject({ state: 'up' })
+  })
+
+  it('a flood of progress events for one boot is folded in memory and written as one file with the last count', async () => {
+    const { r, dir } = recorder(() => 5)
+    r.record(ev(0, 'dhcp', 'discover', { clientType: 'iPXE' }))
+    for (let i = 1; i <= 20_000; i++)
+      r.record(ev(1, 'image', 'progress', { bytes: i * 100, total: 2_000_000 }))
+    r.record(ev(2, 'image', 'done', { bytes: 2_000_000, total: 2_000_000 }))
+    const [boot] = await r.list(MAC)
+    expect(boot!.transfers.image).toEqual({ bytes: 2_000_000, total: 2_000_000 })
+    expect(readdirSync(join(dir, '52-54-00-1e-00-01'))).toEqual(['2026-11-26T12-00-00.000Z.json'])
+  })
 })

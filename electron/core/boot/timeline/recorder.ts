@@ -21,44 +21,105 @@ export interface TimelineRecorderOptions {
   stallMs?: number
   /** Boots kept per MAC; older files are removed. Default 20. */
   keepPerMac?: number
+  /** Machines that are not nodes followed per run (PXE clients only; see `record`). Default 512. */
+  maxStrangers?: number
 }
 
 /** Progress events are saved at most this often per MAC (milestones and failures at once). */
 const PROGRESS_SAVE_MS = 2_000
 /** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
 const MAX_TRACKED = 4096
+/** Events held for a MAC while its newest boot is read back from disk (a few ms; progress is folded). */
+const MAX_WAITING = 256
+
+const PXE_CLIENTS = new Set(['BIOS PXE', 'UEFI PXE', 'iPXE', 'HTTPBoot', 'PXE (other)'])
 
 const fileName = (startedAt: string) => `${startedAt.replace(/:/g, '-')}.json`
 
+interface Entry {
+  record: BootRecord
+  savedAt: number
+}
+
+/**
+ * Events are folded into the in-memory record at once; files are written by one writer in the background,
+ * one write per dirty boot however many events arrived meanwhile. So a DHCP load of thousands of packets a
+ * second costs a map update per event, and memory is bounded by the machines followed, not by the event rate.
+ */
 export class TimelineRecorder {
   private readonly now: () => number
   private readonly startedAt: number
-  private readonly current = new Map<string, { record: BootRecord; savedAt: number }>()
+  private readonly current = new Map<string, Entry>()
+  /** MACs whose newest boot is being read back from disk, with the events that came meanwhile. */
+  private readonly waiting = new Map<string, BootEvent[]>()
+  /** Boots to write, by boot id, oldest first; `fresh` ones prune older files of their MAC first. */
+  private readonly dirty = new Map<string, { record: BootRecord; fresh: boolean }>()
+  /** Progress-only changes waiting for PROGRESS_SAVE_MS; written by `late` or the next flush. */
+  private readonly deferred = new Map<string, BootRecord>()
+  private late: NodeJS.Timeout | null = null
+  private writing: Promise<void> | null = null
+  private readonly strangers = new Set<string>()
+  private ignored = 0
+  private warnedFull = false
   /** TFTP knows only the client's address: the last DHCP ACK names its MAC. */
   private readonly macByIp = new Map<string, string>()
-  private queue: Promise<void> = Promise.resolve()
 
   constructor(private readonly o: TimelineRecorderOptions) {
     this.now = o.now ?? Date.now
     this.startedAt = this.now()
   }
 
-  /** Takes one event; saving happens in order in the background (see `flush`). */
+  /** Events of machines that are not followed (plain DHCP strangers, or past `maxStrangers`). */
+  get ignoredEvents(): number {
+    return this.ignored
+  }
+
+  /**
+   * Takes one event. Followed: nodes of the inventory (the event names a node), and machines that asked as a
+   * PXE client (capture candidates, nodes not yet planned), up to `maxStrangers` of those per run. Phones,
+   * BMCs and load generators on the wire (plain DHCP, no node) get no timeline: they would otherwise fill the
+   * disk with a directory per MAC.
+   */
   record(e: BootEvent): void {
-    if (e.stage === 'dhcp' && e.step === 'ack' && e.ip && e.mac) this.remember(e.ip, e.mac)
     const mac = e.mac || (e.ip ? this.macByIp.get(e.ip) : undefined)
-    if (!mac) return
+    if (!mac || !this.follows(mac, e)) {
+      this.ignored++
+      return
+    }
+    if (e.stage === 'dhcp' && e.step === 'ack' && e.ip && e.mac) this.remember(e.ip, e.mac)
     const event = e.mac ? e : { ...e, mac }
-    this.queue = this.queue
-      .then(() => this.apply(mac, event))
-      .catch((err: unknown) => {
-        this.o.logger.warn(`timeline for ${mac}: ${errorMessage(err)}`)
-      })
+    const held = this.waiting.get(mac)
+    if (held) {
+      // Only the last count of a transfer matters: progress right after progress of its stage replaces it.
+      const last = held.at(-1)
+      const counts = event.step === 'progress' || event.step === 'heartbeat'
+      if (counts && last?.stage === event.stage && last.step === event.step) held[held.length - 1] = event
+      else if (held.length < MAX_WAITING) held.push(event)
+      else this.ignored++
+      return
+    }
+    const entry = this.current.get(mac)
+    if (entry) {
+      this.apply(mac, entry, event)
+      return
+    }
+    this.waiting.set(mac, [event])
+    void this.resume(mac).then((found) => {
+      const events = this.waiting.get(mac) ?? []
+      this.waiting.delete(mac)
+      let entry = found
+      for (const ev of events) entry = this.apply(mac, entry, ev)
+    })
   }
 
   /** Resolves once every event recorded so far is on disk. */
-  flush(): Promise<void> {
-    return this.queue
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.waiting.size > 0) await new Promise((r) => setImmediate(r))
+      else if (this.writing) await this.writing
+      else if (this.deferred.size > 0) this.promote()
+      else return
+    }
   }
 
   /** The newest boots of `mac`, newest first, each with its state now. */
@@ -74,30 +135,94 @@ export class TimelineRecorder {
     return views
   }
 
+  private followed(mac: string): boolean {
+    return this.current.has(mac) || this.waiting.has(mac)
+  }
+
+  private follows(mac: string, e: BootEvent): boolean {
+    if (e.node || this.followed(mac) || this.strangers.has(mac)) return true
+    if (!PXE_CLIENTS.has(e.clientType ?? '')) return false
+    const cap = this.o.maxStrangers ?? 512
+    if (this.strangers.size < cap) {
+      this.strangers.add(mac)
+      return true
+    }
+    if (!this.warnedFull) {
+      this.warnedFull = true
+      this.o.logger.warn(
+        `boot timelines: ${cap} PXE clients that are not nodes already followed this run; ${mac} and later ` +
+          'ones get no timeline (plan or capture them to follow them)',
+      )
+    }
+    return false
+  }
+
   private remember(ip: string, mac: string): void {
     this.macByIp.delete(ip)
     this.macByIp.set(ip, mac)
     if (this.macByIp.size > MAX_TRACKED) this.macByIp.delete(this.macByIp.keys().next().value!)
   }
 
-  private async apply(mac: string, e: BootEvent): Promise<void> {
-    let entry = this.current.get(mac) ?? (await this.resume(mac))
+  private apply(mac: string, found: Entry | undefined, e: BootEvent): Entry {
+    let entry = found
+    let fresh = false
     if (!entry || startsNewBoot(entry.record, e, this.o.gapMs ?? 15 * 60_000)) {
       entry = { record: newBoot(mac, e.time), savedAt: 0 }
-      await this.prune(mac)
+      fresh = true
     }
     this.current.delete(mac)
     this.current.set(mac, entry)
     if (this.current.size > MAX_TRACKED) this.current.delete(this.current.keys().next().value!)
     const important = applyEvent(entry.record, e)
-    if (important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) {
+    const id = entry.record.id
+    if (fresh || important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) {
       entry.savedAt = this.now()
-      await this.save(entry.record)
+      this.deferred.delete(id)
+      const was = this.dirty.get(id)
+      this.dirty.set(id, { record: entry.record, fresh: fresh || (was?.fresh ?? false) })
+      this.write()
+    } else if (!this.dirty.has(id)) {
+      this.deferred.set(id, entry.record)
+      this.late ??= setTimeout(() => {
+        this.late = null
+        this.promote()
+      }, PROGRESS_SAVE_MS).unref()
     }
+    return entry
+  }
+
+  /** Deferred progress becomes due now (its time came, or someone flushes). */
+  private promote(): void {
+    if (this.late) clearTimeout(this.late)
+    this.late = null
+    for (const [id, record] of this.deferred)
+      if (!this.dirty.has(id)) this.dirty.set(id, { record, fresh: false })
+    this.deferred.clear()
+    this.write()
+  }
+
+  /** Starts the one writer unless it runs; it drains `dirty` in order and stops when it is empty. */
+  private write(): void {
+    if (this.writing || this.dirty.size === 0) return
+    this.writing = (async () => {
+      for (let next = this.dirty.entries().next(); !next.done; next = this.dirty.entries().next()) {
+        const [id, { record, fresh }] = next.value
+        this.dirty.delete(id)
+        try {
+          if (fresh) await this.prune(record.mac)
+          await this.save(record)
+        } catch (err) {
+          this.o.logger.warn(`timeline for ${record.mac}: ${errorMessage(err)}`)
+        }
+      }
+    })().finally(() => {
+      this.writing = null
+      this.write()
+    })
   }
 
   /** The newest boot on disk, when this recorder has not seen the MAC yet (e.g. after a restart). */
-  private async resume(mac: string): Promise<{ record: BootRecord; savedAt: number } | undefined> {
+  private async resume(mac: string): Promise<Entry | undefined> {
     const dir = join(this.o.dir, macKey(mac))
     const newest = (await readdir(dir).catch(() => [] as string[]))
       .filter((n) => n.endsWith('.json'))
