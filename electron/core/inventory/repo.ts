@@ -23,6 +23,7 @@ import { planVendorMacs, type MacListOutcome } from '../interop/vendor-apply'
 import type { VendorMacList } from '../interop/vendor-macs'
 import { ProblemListError, plural } from '../interop/problems'
 import { describePlanIssues, planRack, type PlanPreview, type PlanRequest } from './plan'
+import { editedBmc, type BmcEdit } from './bmc'
 
 export interface AddNodeInput {
   name: string
@@ -411,6 +412,22 @@ export class InventoryRepo {
         n.updatedAt = stamp
       }
       return { nodes: structuredClone(chosen).sort(compareNodes) }
+    })
+  }
+
+  /**
+   * Sets or clears one node's BMC address and user (nodes/set-bmc). Refuses, changing nothing, an address that
+   * is any node's boot address, another node's BMC address or the gateway: the rack plan's checks.
+   */
+  async setBmc(name: string, edit: BmcEdit): Promise<Node> {
+    return this.store.update((db) => {
+      const node = db.nodes.find((n) => n.name === name)
+      if (!node) throw new RackbootError(`no node named '${name}'`, 'not-found')
+      const bmc = editedBmc(db, node, edit)
+      if (!bmc.ok) throw new RackbootError(bmc.error, 'conflict')
+      node.bmc = bmc.value
+      node.updatedAt = this.now().toISOString()
+      return structuredClone(node)
     })
   }
 }
