@@ -10,6 +10,7 @@ import { Rackboot } from '../../electron/core/rackboot'
 import { dispatch } from '../../electron/core/api/dispatch'
 import { run } from '../../electron/cli/main'
 import { bmcRequest } from '../../electron/cli/nodes-set'
+import type { Node } from '../../electron/core/inventory/schema'
 import { planRack, planRequestSchema, describePlanIssues } from '../../electron/core/inventory/plan'
 
 let dir: string
@@ -48,7 +49,7 @@ describe('nodes/set-bmc', () => {
       name: 'n02',
       bmc: { ipv4: '198.18.0.202', user: 'root' },
     })
-    expect(r.ok && r.value.bmc).toEqual({ ipv4: '198.18.0.202', user: 'root' })
+    expect(r.ok && (r.value as Node).bmc).toEqual({ ipv4: '198.18.0.202', user: 'root' })
     await dispatch(core.handlers, 'nodes/set-bmc', { name: 'n03', bmc: { user: 'ops' } })
     expect(bmcs()).toEqual([
       ['n01', '198.18.0.101', 'admin'],
