@@ -7,15 +7,20 @@ import type { Db, Node } from './schema'
 
 /**
  * Every address a BMC must not take, with who holds it: each node's boot and BMC address and the gateway.
- * `exceptBmcOf`: leave that node's own BMC address out (an edit replaces it).
+ * `replacingBmcOf`: nodes whose BMC address is being replaced, so their current one is free.
  */
-export function addressHolders(db: Readonly<Db>, exceptBmcOf?: string): Map<string, string> {
+export function addressHolders(
+  nodes: readonly Node[],
+  gateway: string | null,
+  replacingBmcOf: ReadonlySet<string> = new Set(),
+): Map<string, string> {
   const held = new Map<string, string>()
-  for (const n of db.nodes) {
+  for (const n of nodes) {
     if (n.ipv4 !== null) held.set(n.ipv4, `the IPv4 of '${n.name}'`)
-    if (n.bmc.ipv4 !== null && n.name !== exceptBmcOf) held.set(n.bmc.ipv4, `the BMC address of '${n.name}'`)
+    if (n.bmc.ipv4 !== null && !replacingBmcOf.has(n.name))
+      held.set(n.bmc.ipv4, `the BMC address of '${n.name}'`)
   }
-  if (db.settings.gateway !== null) held.set(db.settings.gateway, 'the gateway')
+  if (gateway !== null) held.set(gateway, 'the gateway')
   return held
 }
 
@@ -31,7 +36,10 @@ export function editedBmc(db: Readonly<Db>, node: Readonly<Node>, edit: BmcEdit)
     ipv4: edit.ipv4 === undefined ? node.bmc.ipv4 : edit.ipv4,
     user: edit.user === undefined ? node.bmc.user : edit.user,
   }
-  const holder = bmc.ipv4 === null ? undefined : addressHolders(db, node.name).get(bmc.ipv4)
+  const holder =
+    bmc.ipv4 === null
+      ? undefined
+      : addressHolders(db.nodes, db.settings.gateway, new Set([node.name])).get(bmc.ipv4)
   if (holder !== undefined)
     return {
       ok: false,

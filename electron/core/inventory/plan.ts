@@ -219,7 +219,7 @@ export function planRack(db: Readonly<Db>, req: PlanRequest): PlanPreview {
       ? (ipToInt(bmcReq.start) ?? 0) + rackIndex * bmcReq.rackOffset
       : null
   // Every address a BMC must not take: this plan's boot addresses, and every existing node's boot and BMC one.
-  const plannedIps = addressHolders(db)
+  const plannedIps = addressHolders(db.nodes, gateway)
   if (firstIp !== null)
     for (let i = 0; i < req.count; i++)
       if (firstIp + i <= 0xffffffff)

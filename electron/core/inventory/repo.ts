@@ -260,7 +260,7 @@ export class InventoryRepo {
     opts: { dryRun?: boolean; force?: boolean } = {},
   ): Promise<MacListOutcome> {
     const checked = (db: Readonly<Db>) => {
-      const plan = planVendorMacs([...db.nodes].sort(compareNodes), list)
+      const plan = planVendorMacs([...db.nodes].sort(compareNodes), list, db.settings.gateway)
       if (plan.problems.length > 0 && !opts.force)
         throw new ProblemListError(
           `MAC list refused, nothing was saved: ${plural(plan.problems.length, 'problem')} (fix the list, or force to assign what matched)`,
@@ -276,6 +276,7 @@ export class InventoryRepo {
         const node = db.nodes.find((n) => n.name === a.node)!
         node.macs.push(a.mac)
         if (a.serial !== null) node.serial = a.serial
+        if (a.bmc !== null) node.bmc.ipv4 = a.bmc
         if (node.state === 'planned') node.state = 'captured'
         node.updatedAt = stamp
       }
