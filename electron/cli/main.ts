@@ -19,6 +19,7 @@ import { registerLabCommands } from './lab'
 import { registerImagesCommands } from './images'
 import { registerSimCommands } from './sim'
 import { registerSettingsCommands } from './settings'
+import { registerNodesSetCommand } from './nodes-set'
 import { formatTable } from './table'
 import { parseMac } from '../core/util/mac'
 import type { BootView } from '../core/boot/timeline/model'
@@ -144,6 +145,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
         }
       },
     )
+  registerNodesSetCommand(nodes, { io, logger, dataDirOption })
   nodes
     .command('timeline <node-or-mac>')
     .description("a node's newest boots: milestones from power-on to agent up, the state and what went wrong")

@@ -99,5 +99,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'plan/preview': async (req) => repo.previewPlan(req),
     'plan/apply': async (req) => repo.applyPlan(req),
     'nodes/set-boot': async (req) => repo.setBoot(req),
+    'nodes/set-bmc': async (req) => repo.setBmc(req.name, req.bmc),
   }
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import {
+  bmcUserSchema,
   hostnameSchema,
   imageSchema,
   ipv4Schema,
@@ -200,6 +201,17 @@ export const nodesSetBootRequest = z
   })
 export type NodesSetBoot = z.output<typeof nodesSetBootRequest>
 
+/** nodes/set-bmc: one node's BMC address and/or user; null clears the field, absent leaves it. */
+export const nodesSetBmcRequest = z
+  .object({
+    name: hostnameSchema,
+    bmc: z
+      .object({ ipv4: ipv4Schema.nullable().optional(), user: bmcUserSchema.nullable().optional() })
+      .strict()
+      .refine((b) => b.ipv4 !== undefined || b.user !== undefined, 'give ipv4, user or both (null clears)'),
+  })
+  .strict()
+
 /** One step of a running image import, for progress bars (`bytes` of `total`; total null when unknown). */
 export interface ImageProgressEvent {
   name: string
@@ -269,6 +281,8 @@ export const channels = {
   'nodes/set-boot': channel<typeof nodesSetBootRequest, { nodes: Node[] }>(nodesSetBootRequest),
   /** A node's (or MAC's) newest boots, newest first: milestones, current stage, state and the problem if any. */
   'nodes/timeline': channel<typeof timelineRequest, BootView[]>(timelineRequest),
+  /** Sets or clears one node's BMC address and user; refuses an address another node or the gateway holds. */
+  'nodes/set-bmc': channel<typeof nodesSetBmcRequest, Node>(nodesSetBmcRequest),
 } as const
 
 /** What `app/elevate` did, with one sentence for the user. */

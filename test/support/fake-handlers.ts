@@ -35,6 +35,7 @@ export const idleCaptureHandlers: Pick<
   | 'nodes/swap'
   | 'nodes/set-boot'
   | 'nodes/timeline'
+  | 'nodes/set-bmc'
   | 'images/import'
   | 'images/remove'
 > = {
@@ -52,6 +53,9 @@ export const idleCaptureHandlers: Pick<
     throw new Error('nodes/swap is not part of this test')
   },
   'nodes/timeline': async () => [],
+  'nodes/set-bmc': async () => {
+    throw new Error('nodes/set-bmc is not part of this test')
+  },
   'capture/status': async () => idle,
   'capture/start': async () => ({ ...idle, active: true }),
   'capture/stop': async () => idle,

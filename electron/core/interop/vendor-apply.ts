@@ -4,6 +4,7 @@
  * update. Every problem is listed; the caller saves nothing when there is one, unless forced.
  */
 import type { Node } from '../inventory/schema'
+import { addressHolders } from '../inventory/bmc'
 import { matchVendorEntries, type PlannedSlot, type VendorMacList } from './vendor-macs'
 
 export interface MacAssignment {
@@ -12,6 +13,8 @@ export interface MacAssignment {
   slot: number | null
   mac: string
   serial: string | null
+  /** The BMC address the list gives the node (its bmc column), or null to leave the node's. */
+  bmc: string | null
   /** Line of the list the MAC came from. */
   line: number
 }
@@ -30,8 +33,15 @@ export interface MacListOutcome extends MacListPlan {
   saved: boolean
 }
 
-/** `nodes` must be in rack order (compareNodes): a bare list fills the slots in that order. */
-export function planVendorMacs(nodes: readonly Node[], list: VendorMacList): MacListPlan {
+/**
+ * `nodes` must be in rack order (compareNodes): a bare list fills the slots in that order. `gateway`: an
+ * address no BMC may take (the settings' gateway).
+ */
+export function planVendorMacs(
+  nodes: readonly Node[],
+  list: VendorMacList,
+  gateway: string | null = null,
+): MacListPlan {
   // Problems on a line are listed in line order, so the list reads down the file; then the whole-list ones.
   const onLines: Array<{ line: number; text: string }> = []
   const whole: string[] = []
@@ -59,15 +69,30 @@ export function planVendorMacs(nodes: readonly Node[], list: VendorMacList): Mac
   const match = matchVendorEntries(fresh, slots)
   for (const p of match.problems) at(p.line, p.message)
   if (match.countMessage !== null && slots.length > 0) whole.push(match.countMessage)
-  // A stable sort keeps the order of several problems on one line.
-  const problems = [...onLines.sort((a, b) => a.line - b.line).map((p) => p.text), ...whole]
   const assignments = match.assignments.map(({ slot, entry }) => ({
     node: slot.node!,
     rack: slot.rack,
     slot: slot.slot,
     mac: entry.mac,
     serial: entry.serial ?? null,
+    bmc: entry.bmc ?? null,
     line: entry.line,
   }))
+  // The plan's BMC checks, against the inventory as it will be: a node given a new BMC frees its old one.
+  const held = addressHolders(
+    nodes,
+    gateway,
+    new Set(assignments.filter((a) => a.bmc !== null).map((a) => a.node)),
+  )
+  for (const a of [...assignments].sort((x, y) => x.line - y.line)) {
+    if (a.bmc === null) continue
+    const holder = held.get(a.bmc)
+    if (holder !== undefined) {
+      at(a.line, `bmc ${a.bmc} for node '${a.node}' is already ${holder}`)
+      a.bmc = null // forced: the MAC goes on, the clashing BMC address does not
+    } else held.set(a.bmc, `the BMC address of '${a.node}' (line ${a.line})`)
+  }
+  // A stable sort keeps the order of several problems on one line.
+  const problems = [...onLines.sort((a, b) => a.line - b.line).map((p) => p.text), ...whole]
   return { assignments, emptyLeft: match.emptySlots.length, problems }
 }

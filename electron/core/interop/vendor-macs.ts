@@ -3,6 +3,7 @@
  * wizard's "assign MACs to planned slots" step. Pure; never throws: bad lines become errors with their text.
  */
 import { parseMac } from '../util/mac'
+import { ipToInt } from '../util/ipv4'
 import { parseCsv } from './csv'
 
 export interface VendorEntry {
@@ -12,6 +13,8 @@ export interface VendorEntry {
   serial?: string
   slot?: number
   rack?: string
+  /** The BMC's IPv4 address, from a BMC address column (the `bmc` column of Rackboot's CSV export). */
+  bmc?: string
 }
 export interface VendorError {
   line: number
@@ -28,7 +31,7 @@ export interface VendorMacList {
   errors: VendorError[]
   duplicates: VendorDuplicate[]
   /** The header's column names as found, when the file had a header. */
-  columns: { mac: string; serial?: string; slot?: string; rack?: string } | null
+  columns: { mac: string; serial?: string; slot?: string; rack?: string; bmc?: string } | null
 }
 
 const MAC_COL = /\bmac\b|mac[ _-]?addr|hw[ _-]?addr|hardware[ _-]?addr|ethernet/i
@@ -37,12 +40,23 @@ const BMC_COL = /bmc|ipmi|idrac|ilo|xcc|imm|mgmt|management/i
 const SLOT_COL = /slot|position|^pos\.?$|^u$|rack ?unit|^ru$|^bay$/i
 const SERIAL_COL = /serial|^s\/?n$|service ?tag|^sn$/i
 const RACK_COL = /^rack( ?(name|id))?$/i
+/** The BMC's address: `bmc` alone (our CSV export) or with ip/address; a BMC MAC column is not this one. */
+const BMC_IP_COL = /^(bmc|ipmi|idrac|ilo|xcc|imm|oob)([ _-]?(ip|ipv4|ip ?addr(ess)?|addr(ess)?))?$/i
+
+interface Header {
+  delimiter: string
+  mac: number
+  serial: number
+  slot: number
+  rack: number
+  bmc: number
+}
 
 export function parseVendorMacList(text: string): VendorMacList {
   const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split(/\r?\n|\r/)
   const entries: VendorEntry[] = []
   const errors: VendorError[] = []
-  let header: { delimiter: string; mac: number; serial: number; slot: number; rack: number } | null = null
+  let header: Header | null = null
   let columns: VendorMacList['columns'] = null
   let first = true
 
@@ -63,17 +77,19 @@ export function parseVendorMacList(text: string): VendorMacList {
         const slot = find(SLOT_COL)
         const serial = cells.findIndex((c, k) => k !== mac && k !== slot && SERIAL_COL.test(c))
         const rack = cells.findIndex((c, k) => k !== mac && k !== slot && k !== serial && RACK_COL.test(c))
-        header = { delimiter, mac, serial, slot, rack }
+        const bmc = cells.findIndex((c, k) => k !== mac && BMC_IP_COL.test(c) && !MAC_COL.test(c))
+        header = { delimiter, mac, serial, slot, rack, bmc }
         columns = { mac: cells[mac]! }
         if (serial >= 0) columns.serial = cells[serial]!
         if (slot >= 0) columns.slot = cells[slot]!
         if (rack >= 0) columns.rack = cells[rack]!
+        if (bmc >= 0) columns.bmc = cells[bmc]!
         return
       }
     }
 
     if (header) {
-      const h: { delimiter: string; mac: number; serial: number; slot: number; rack: number } = header
+      const h: Header = header
       const cells = splitCells(text, h.delimiter)
       if (!cells) return error('unbalanced quotes in this row')
       const macCell = cells[h.mac]?.trim() ?? ''
@@ -90,6 +106,14 @@ export function parseVendorMacList(text: string): VendorMacList {
         const slot = parseSlot(slotCell)
         if (slot === null) return error(`slot '${slotCell}' is not a slot number 1..60`)
         entry.slot = slot
+      }
+      const bmcCell = h.bmc >= 0 ? (cells[h.bmc]?.trim() ?? '') : ''
+      if (bmcCell !== '') {
+        if (ipToInt(bmcCell) === null)
+          return error(
+            `bmc '${bmcCell}' in column '${columns!.bmc}' is not an IPv4 address (e.g. 198.18.1.11)`,
+          )
+        entry.bmc = bmcCell
       }
       entries.push(entry)
       return

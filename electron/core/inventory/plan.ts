@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../util/ipv4'
+import { addressHolders } from './bmc'
 import { cidrSchema, hostnameSchema, ipv4Schema, type Db, type Node, type Rack } from './schema'
 
 const MAX_SLOT = 60
@@ -218,12 +219,7 @@ export function planRack(db: Readonly<Db>, req: PlanRequest): PlanPreview {
       ? (ipToInt(bmcReq.start) ?? 0) + rackIndex * bmcReq.rackOffset
       : null
   // Every address a BMC must not take: this plan's boot addresses, and every existing node's boot and BMC one.
-  const plannedIps = new Map<string, string>()
-  for (const e of db.nodes) {
-    if (e.ipv4 !== null) plannedIps.set(e.ipv4, `the IPv4 of '${e.name}'`)
-    if (e.bmc.ipv4 !== null) plannedIps.set(e.bmc.ipv4, `the BMC address of '${e.name}'`)
-  }
-  if (gateway !== null) plannedIps.set(gateway, 'the gateway')
+  const plannedIps = addressHolders(db.nodes, gateway)
   if (firstIp !== null)
     for (let i = 0; i < req.count; i++)
       if (firstIp + i <= 0xffffffff)

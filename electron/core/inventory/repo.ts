@@ -23,6 +23,7 @@ import { planVendorMacs, type MacListOutcome } from '../interop/vendor-apply'
 import type { VendorMacList } from '../interop/vendor-macs'
 import { ProblemListError, plural } from '../interop/problems'
 import { describePlanIssues, planRack, type PlanPreview, type PlanRequest } from './plan'
+import { editedBmc, type BmcEdit } from './bmc'
 
 export interface AddNodeInput {
   name: string
@@ -259,7 +260,7 @@ export class InventoryRepo {
     opts: { dryRun?: boolean; force?: boolean } = {},
   ): Promise<MacListOutcome> {
     const checked = (db: Readonly<Db>) => {
-      const plan = planVendorMacs([...db.nodes].sort(compareNodes), list)
+      const plan = planVendorMacs([...db.nodes].sort(compareNodes), list, db.settings.gateway)
       if (plan.problems.length > 0 && !opts.force)
         throw new ProblemListError(
           `MAC list refused, nothing was saved: ${plural(plan.problems.length, 'problem')} (fix the list, or force to assign what matched)`,
@@ -275,6 +276,7 @@ export class InventoryRepo {
         const node = db.nodes.find((n) => n.name === a.node)!
         node.macs.push(a.mac)
         if (a.serial !== null) node.serial = a.serial
+        if (a.bmc !== null) node.bmc.ipv4 = a.bmc
         if (node.state === 'planned') node.state = 'captured'
         node.updatedAt = stamp
       }
@@ -411,6 +413,22 @@ export class InventoryRepo {
         n.updatedAt = stamp
       }
       return { nodes: structuredClone(chosen).sort(compareNodes) }
+    })
+  }
+
+  /**
+   * Sets or clears one node's BMC address and user (nodes/set-bmc). Refuses, changing nothing, an address that
+   * is any node's boot address, another node's BMC address or the gateway: the rack plan's checks.
+   */
+  async setBmc(name: string, edit: BmcEdit): Promise<Node> {
+    return this.store.update((db) => {
+      const node = db.nodes.find((n) => n.name === name)
+      if (!node) throw new RackbootError(`no node named '${name}'`, 'not-found')
+      const bmc = editedBmc(db, node, edit)
+      if (!bmc.ok) throw new RackbootError(bmc.error, 'conflict')
+      node.bmc = bmc.value
+      node.updatedAt = this.now().toISOString()
+      return structuredClone(node)
     })
   }
 }

@@ -36,6 +36,9 @@ export const kernelArgsSchema = z
     'kernel arguments on one line: no newlines, tabs or control characters',
   )
 
+/** A BMC login name (IPMI allows 16 bytes, Redfish more); never a password. */
+export const bmcUserSchema = z.string().min(1, 'a BMC user name').max(64, 'at most 64 characters')
+
 export const dhcpModeSchema = z.enum(['server', 'proxy', 'off'])
 export type DhcpMode = z.infer<typeof dhcpModeSchema>
 
@@ -159,7 +162,7 @@ export const nodeSchema = z.object({
   bmc: z
     .object({
       ipv4: ipv4Schema.nullable().default(null),
-      user: z.string().min(1).max(64).nullable().default(null),
+      user: bmcUserSchema.nullable().default(null),
     })
     .prefault({}),
   /** What other tools know about the node and Rackboot does not model, kept so an export gives it back. */
