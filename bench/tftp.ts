@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     /** Namespace prefix and the /24's first three octets, so two runs on one machine stay apart. */
     prefix: { type: 'string', default: 'rbbt' },
     subnet: { type: 'string', default: '198.18.40' },
+    /** Rackboot's TFTP session worker threads (0 = in-process); unset: the server's default. */
+    'rackboot-workers': { type: 'string' },
   },
 })
 
@@ -65,6 +67,7 @@ const SERVERS: Server[] = [
           '1468',
           '--max-windowsize',
           '64',
+          ...(args['rackboot-workers'] ? ['--tftp-workers', args['rackboot-workers']] : []),
         ],
         { cpuProfDir: args['cpu-prof'], cleanup },
       ),
