@@ -322,6 +322,29 @@ describe.each([0, 2])('with %i session threads', (threads) => {
       expect(r.dataPackets).toBeLessThanOrEqual(n + 3 * (lost + 2) * 4)
     })
 
+    it('a read that fails mid-file: ERROR 0 naming the file, a failed event, the file closed', async () => {
+      let closed = 0
+      const failing = {
+        open: async () => ({
+          ok: true as const,
+          value: {
+            size: 300_000,
+            read: async (offset: number, length: number) => {
+              if (offset >= 128 * 1024) throw new Error('EIO: disk went away')
+              return patternBytes(length, offset)
+            },
+            close: async () => void closed++,
+          },
+        }),
+      }
+      const s = await start({ provider: failing })
+      const r = await tftpGet({ port: s.address.port, file: 'flaky.img' })
+      expect(r.error).toEqual({ code: 0, message: "cannot read 'flaky.img': EIO: disk went away" })
+      await until(() => s.stats().transfers.failed === 1, 5000, 'failed')
+      expect(events.at(-1)).toMatchObject({ kind: 'failed', file: 'flaky.img' })
+      await until(() => closed === 1, 5000, 'file closed')
+    })
+
     it('reads the file on demand: a few chunks ahead of the client, never the whole file', async () => {
       const big = patternBytes(8 * 1024 * 1024, 5)
       let maxEnd = 0

@@ -22,6 +22,8 @@ function main(port: NonNullable<typeof parentPort>): void {
   let nextRead = 0
   /** Start messages whose socket is still binding, so an abort that overtakes them is not lost. */
   const aborted = new Map<number, string>()
+  /** Set by 'stop': a socket that finishes binding afterwards is closed at once, so the thread can exit. */
+  let stopping = false
 
   const remoteFile = (id: number, size: number): TftpFile => ({
     size,
@@ -55,6 +57,10 @@ function main(port: NonNullable<typeof parentPort>): void {
     } catch (e) {
       post({ t: 'unbound', id: m.id, error: errorMessage(e) })
       return
+    }
+    if (stopping) {
+      socket.close()
+      return // the pool settles what it never heard back from
     }
     const session = startTftpSession({
       socket,
@@ -102,6 +108,7 @@ function main(port: NonNullable<typeof parentPort>): void {
         break
       }
       case 'stop':
+        stopping = true
         // Every session ends (each closes its socket), then the thread exits on its own: nothing is left open.
         void Promise.all([...sessions.values()].map((s) => s.abort(m.reason))).then(() => {
           for (const r of reads.values()) r.reject(new Error(m.reason))
