@@ -76,6 +76,22 @@ interface Running {
   settle(o: TftpOutcome | { kind: 'unbound'; error: string }): void
 }
 
+/** Files up to this size are sent to the thread whole; larger ones are read in chunks on request. */
+const WHOLE_FILE_BYTES = 4 * 1024 * 1024
+
+/** The file's bytes in a fresh (transferable) buffer; a provider may return short reads before the end. */
+async function readWhole(file: TftpFile): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(file.size)
+  let got = 0
+  while (got < file.size) {
+    const chunk = await file.read(got, file.size - got)
+    if (chunk.length === 0) break
+    out.set(chunk, got)
+    got += chunk.length
+  }
+  return got === file.size ? out : out.slice(0, got)
+}
+
 function workerEntry(): { entry: string; tsx?: string } | null {
   const here = fileURLToPath(import.meta.url)
   const dir = path.dirname(here)
@@ -210,7 +226,17 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
         size: req.file.size,
         limits: req.limits,
       }
-      thread.worker.postMessage(start)
+      if (req.file.size > WHOLE_FILE_BYTES) thread.worker.postMessage(start)
+      else
+        // Small files (ipxe.efi, generated scripts) go over whole, copied once and handed to the thread.
+        void readWhole(req.file).then(
+          (bytes) => thread.worker.postMessage({ ...start, bytes }, [bytes.buffer]),
+          (e: unknown) => {
+            // The session reads again and reports the failure the usual way (ERROR to the client, failed).
+            o.logger.warn(`TFTP '${req.filename}': reading it whole failed (${errorMessage(e)})`)
+            thread.worker.postMessage(start)
+          },
+        )
       return {
         outcome,
         abort: (reason) => {

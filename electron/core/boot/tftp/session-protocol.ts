@@ -14,6 +14,8 @@ export type ToSessionWorker =
       mode: 'octet' | 'netascii'
       options: TftpOptions
       size: number
+      /** The whole file, for small ones (one copy instead of a read message per chunk). */
+      bytes?: Uint8Array
       limits: TftpSessionLimits
     }
   /** Answer to a read: bytes (a transferred copy) or why the provider failed. */

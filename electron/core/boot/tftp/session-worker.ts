@@ -14,6 +14,8 @@ import type { TftpFile } from './files'
 import { startTftpSession, type TftpSession } from './session'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
 
+const REMOTE_CHUNK = 256 * 1024
+
 function main(port: NonNullable<typeof parentPort>): void {
   const post = (m: FromSessionWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer)
   const sessions = new Map<number, TftpSession>()
@@ -25,16 +27,54 @@ function main(port: NonNullable<typeof parentPort>): void {
   /** Set by 'stop': a socket that finishes binding afterwards is closed at once, so the thread can exit. */
   let stopping = false
 
-  const remoteFile = (id: number, size: number): TftpFile => ({
-    size,
-    read: (offset, length) =>
-      new Promise((resolve, reject) => {
-        const req = nextRead++
-        reads.set(req, { resolve, reject })
-        post({ t: 'read', id, req, offset, length })
-      }),
-    close: async () => {}, // the main thread owns the file and closes it on the outcome
-  })
+  const ask = (id: number, offset: number, length: number): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const req = nextRead++
+      reads.set(req, { resolve, reject })
+      post({ t: 'read', id, req, offset, length })
+    })
+
+  /**
+   * A large file read from the main thread in 256 KiB chunks, the next one asked for while the current one is
+   * being sent: a message round trip per 64 KiB block-source read stalled windows on a busy machine.
+   */
+  const remoteFile = (id: number, size: number): TftpFile => {
+    type Chunk = { offset: number; data: Promise<Buffer> }
+    const fetch = (offset: number): Chunk => {
+      const data = ask(id, offset, Math.min(REMOTE_CHUNK, size - offset))
+      data.catch(() => {}) // a read-ahead nobody waits for must not become an unhandled rejection
+      return { offset, data }
+    }
+    let current: Chunk | null = null
+    let next: Chunk | null = null
+    return {
+      size,
+      async read(offset, length) {
+        if (offset >= size) return Buffer.alloc(0)
+        if (!current || offset < current.offset || offset >= current.offset + REMOTE_CHUNK) {
+          current = next?.offset === Math.floor(offset / REMOTE_CHUNK) * REMOTE_CHUNK ? next : null
+          current ??= fetch(Math.floor(offset / REMOTE_CHUNK) * REMOTE_CHUNK)
+          next = null
+        }
+        const chunk = current
+        const following = chunk.offset + REMOTE_CHUNK
+        if (!next && following < size) next = fetch(following)
+        const data = await chunk.data
+        // Short at the chunk's end: the block source reads on for the rest.
+        return data.subarray(offset - chunk.offset, Math.min(offset - chunk.offset + length, data.length))
+      },
+      close: async () => {}, // the main thread owns the file and closes it on the outcome
+    }
+  }
+
+  const wholeFile = (bytes: Uint8Array): TftpFile => {
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    return {
+      size: data.length,
+      read: async (offset, length) => data.subarray(Math.min(offset, data.length), offset + length),
+      close: async () => {},
+    }
+  }
 
   const bind = (host: string): Promise<dgram.Socket> =>
     new Promise((resolve, reject) => {
@@ -68,7 +108,7 @@ function main(port: NonNullable<typeof parentPort>): void {
       filename: m.filename,
       mode: m.mode,
       options: m.options,
-      file: remoteFile(m.id, m.size),
+      file: m.bytes ? wholeFile(m.bytes) : remoteFile(m.id, m.size),
       limits: m.limits,
       logger: {
         info: (msg) => post({ t: 'log', level: 'info', msg }),
