@@ -13,7 +13,15 @@ export default defineConfig({
   main: {
     build: {
       outDir: path('out/main'),
-      lib: { entry: path('electron/main/index.ts'), formats: ['es'], fileName: () => 'index.js' },
+      lib: {
+        // The TFTP session worker is its own entry: tftp/session-pool.ts loads tftp-session-worker.js beside it.
+        entry: {
+          index: path('electron/main/index.ts'),
+          'tftp-session-worker': path('electron/core/boot/tftp/session-worker.ts'),
+        },
+        formats: ['es'],
+        fileName: (_format, name) => `${name}.js`,
+      },
     },
   },
   preload: {

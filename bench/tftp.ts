@@ -4,7 +4,7 @@
  * checked. Prints MB/s per cell and server, Rackboot's ratio to the best peer, windowsize vs lock-step, and a
  * 1 Gbit/s shaped cell.
  *
- *   npm run bench:tftp [-- --quick] [-- --cpu-prof DIR] [-- --only rackboot,atftpd]
+ *   npm run bench:tftp [-- --quick] [-- --cpu-prof DIR] [-- --only rackboot,atftpd] [-- --prefix rbbt --subnet 198.18.40]
  */
 import { randomBytes } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -25,11 +25,16 @@ const { values: args } = parseArgs({
     'budget-s': { type: 'string', default: '600' },
     /** Each cell runs this many times (servers interleaved per round); the median is reported. */
     rounds: { type: 'string', default: '3' },
+    /** Namespace prefix and the /24's first three octets, so two runs on one machine stay apart. */
+    prefix: { type: 'string', default: 'rbbt' },
+    subnet: { type: 'string', default: '198.18.40' },
+    /** Rackboot's TFTP session worker threads (0 = in-process); unset: the server's default. */
+    'rackboot-workers': { type: 'string' },
   },
 })
 
-const PREFIX = 'rbbt'
-const SUBNET = '198.18.40'
+const PREFIX = args.prefix
+const SUBNET = args.subnet
 const ATFTPD = '/tmp/rbbt-atftpd/usr/sbin/atftpd'
 const IPXE = '/usr/lib/ipxe/ipxe.efi'
 const BIG = 32 * 1024 * 1024
@@ -62,6 +67,7 @@ const SERVERS: Server[] = [
           '1468',
           '--max-windowsize',
           '64',
+          ...(args['rackboot-workers'] ? ['--tftp-workers', args['rackboot-workers']] : []),
         ],
         { cpuProfDir: args['cpu-prof'], cleanup },
       ),

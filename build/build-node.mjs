@@ -2,7 +2,11 @@
 import { build } from 'esbuild'
 
 await build({
-  entryPoints: { cli: 'electron/cli/index.ts' },
+  // The TFTP session worker is its own entry: tftp/session-pool.ts loads dist/tftp-session-worker.js.
+  entryPoints: {
+    cli: 'electron/cli/index.ts',
+    'tftp-session-worker': 'electron/core/boot/tftp/session-worker.ts',
+  },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -21,6 +21,8 @@ const { values } = parseArgs({
     'http-port': { type: 'string', default: '8080' },
     /** Unset: the server's default. */
     'sendfile-threads': { type: 'string' },
+    /** TFTP session worker threads; unset: the server's default, 0: in-process. */
+    'tftp-workers': { type: 'string' },
   },
 })
 
@@ -44,6 +46,7 @@ if (values['tftp-root']) {
     maxBlksize: Number(values['max-blksize']),
     maxWindowsize: Number(values['max-windowsize']),
     maxTransfers: Number(values['max-transfers']),
+    ...(values['tftp-workers'] ? { workers: Number(values['tftp-workers']) } : {}),
     logger: { ...logger, info: () => {} },
   })
   closers.push(() => tftp.close())

@@ -10,7 +10,8 @@ import { errorMessage } from '../../util/result'
 import type { FileProvider, TftpPeer } from './files'
 import { DEFAULT_MAX_BLKSIZE, MAX_WINDOWSIZE } from './options'
 import { decodeTftp, encodeTftp, TFTP_ERROR } from './packet'
-import { startTftpSession, type TftpEvent, type TftpSession } from './session'
+import { startTftpSession, type TftpEvent, type TftpOutcome } from './session'
+import { startSessionPool, type SessionPool } from './session-pool'
 
 export type { TftpEvent } from './session'
 
@@ -34,6 +35,12 @@ export interface TftpServerOptions {
   bindSocket?: (port: number) => Promise<dgram.Socket>
   onEvent?: (e: TftpEvent) => void
   now?: () => number
+  /**
+   * Worker threads that run transfers (session-pool.ts), so they use more than one core; 0 runs them on this
+   * thread. Default 2, or 0 when `bindSocket` or `now` is given (both are this thread's: a worker binds its
+   * own session sockets on `host` and uses the real clock). Falls back to 0 when the worker cannot start.
+   */
+  workers?: number
 }
 
 export interface TftpStats {
@@ -52,6 +59,8 @@ export interface TftpStats {
 
 export interface TftpServer {
   address: { host: string; port: number }
+  /** Worker threads running transfers; 0 when they run on the main thread. */
+  sessionThreads: number
   stats(): TftpStats
   /** Closes the request socket and every session socket, ends transfers, clears timers. */
   close(): Promise<void>
@@ -96,16 +105,32 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   /** Slots taken, including requests still binding a socket or opening a file. */
   let slots = 0
   let closing = false
-  const sessions = new Set<TftpSession>()
+  /** Running transfers, in-process or in a worker: close() aborts each. */
+  const sessions = new Set<{ abort(reason: string): unknown; outcome: Promise<unknown> }>()
   /** Sockets bound for a request whose session has not started yet, so close() can reach them. */
   const pendingSockets = new Set<dgram.Socket>()
   /** Every request being served, so close() can wait until each has released its socket and file. */
   const inflight = new Set<Promise<void>>()
 
+  const threads = options.workers ?? (options.bindSocket || options.now ? 0 : 2)
+  // Threads first: once the request port is bound, a request must find them ready.
+  const pool: SessionPool | null =
+    threads > 0
+      ? await startSessionPool({
+          threads,
+          logger,
+          onMalformed: () => stats.malformed++,
+          onStranger: () => stats.unknownTid++,
+        })
+      : null
+  if (pool) logger.info(`TFTP: transfers run in ${pool.threads} worker threads`)
+  else if (threads > 0) logger.warn('TFTP: session threads unavailable; transfers run on the main thread')
+
   let main: dgram.Socket
   try {
     main = await bind(options.port)
   } catch (e) {
+    await pool?.close('TFTP request port not bound')
     throw new Error(
       `TFTP: cannot bind ${options.host}:${options.port}: ${errorMessage(e)}` +
         (options.port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''),
@@ -129,11 +154,66 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       }
     })
 
+  /** The same request flow as serveRead, with the session in a worker thread (which binds its socket). */
+  async function serveReadPooled(
+    workers: SessionPool,
+    peer: TftpPeer,
+    filename: string,
+    mode: 'octet' | 'netascii',
+    opts: Record<string, string>,
+  ) {
+    const opened = await options.provider.open(filename, peer).catch((e: unknown) => ({
+      ok: false as const,
+      error: { code: TFTP_ERROR.notDefined, message: `cannot open '${filename}': ${errorMessage(e)}` },
+    }))
+    if (closing) {
+      if (opened.ok) await opened.value.close().catch(() => {})
+      return
+    }
+    if (!opened.ok) {
+      // Refusals go out from a fresh socket on this thread, as serveRead does: error paths stay identical.
+      return serveRead(peer, filename, mode, opts, opened)
+    }
+    const file = opened.value
+    stats.transfers.active++
+    let outcome: TftpOutcome | { kind: 'unbound'; error: string }
+    try {
+      const session = workers.run({
+        host: options.host,
+        peer,
+        filename,
+        mode,
+        options: opts,
+        file,
+        limits,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      })
+      const handle = { abort: (reason: string) => session.abort(reason), outcome: session.outcome }
+      sessions.add(handle)
+      outcome = await session.outcome
+      sessions.delete(handle)
+    } finally {
+      stats.transfers.active--
+      await file.close().catch(() => {})
+    }
+    if (outcome.kind === 'unbound') {
+      if (closing) return
+      logger.error(
+        `TFTP RRQ from ${peer.address}:${peer.port}: cannot bind a transfer socket: ${outcome.error}`,
+      )
+      stats.refused++
+      await reply(main, peer, TFTP_ERROR.notDefined, 'server cannot open a transfer socket')
+      return
+    }
+    stats.transfers[outcome.kind]++
+  }
+
   async function serveRead(
     peer: TftpPeer,
     filename: string,
     mode: 'octet' | 'netascii',
     opts: Record<string, string>,
+    refusal?: { ok: false; error: { code: number; message: string } },
   ) {
     const who = `TFTP RRQ from ${peer.address}:${peer.port}`
     let socket: dgram.Socket
@@ -148,10 +228,12 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
     if (closing) return closeSocket(socket)
     pendingSockets.add(socket)
     socket.on('error', () => {}) // until the session takes over; a send error must not crash the process
-    const opened = await options.provider.open(filename, peer).catch((e: unknown) => ({
-      ok: false as const,
-      error: { code: TFTP_ERROR.notDefined, message: `cannot open '${filename}': ${errorMessage(e)}` },
-    }))
+    const opened =
+      refusal ??
+      (await options.provider.open(filename, peer).catch((e: unknown) => ({
+        ok: false as const,
+        error: { code: TFTP_ERROR.notDefined, message: `cannot open '${filename}': ${errorMessage(e)}` },
+      })))
     pendingSockets.delete(socket)
     if (closing) {
       if (opened.ok) await opened.value.close().catch(() => {})
@@ -222,7 +304,11 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
     }
     if (slots >= maxTransfers) return refuse(TFTP_ERROR.notDefined, 'server busy')
     slots++
-    const served = serveRead(peer, p.filename, p.mode, p.options)
+    const served = (
+      pool
+        ? serveReadPooled(pool, peer, p.filename, p.mode, p.options)
+        : serveRead(peer, p.filename, p.mode, p.options)
+    )
       .catch((e: unknown) => logger.error(`TFTP RRQ from ${peer.address}:${peer.port}: ${errorMessage(e)}`))
       .finally(() => {
         slots--
@@ -233,6 +319,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
 
   return {
     address,
+    sessionThreads: pool?.threads ?? 0,
     stats: () => ({ ...stats, transfers: { ...stats.transfers } }),
     async close() {
       if (closing) return
@@ -242,6 +329,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
         ...[...sessions].map((s) => s.abort('server closing')),
         ...[...pendingSockets].map(closeSocket),
       ])
+      await pool?.close('server closing')
       await Promise.all([...inflight])
     },
   }

@@ -1,0 +1,263 @@
+/**
+ * Worker threads that run TFTP sessions, so transfers are not bound to the one main thread (bench:tftp: one
+ * JS thread stopped scaling at one core while atftpd and tftpd-hpa used both). The main thread keeps the
+ * request port, RRQ decoding, root confinement and the file provider; a worker gets the negotiated request
+ * and reads the opened file through messages. Events, outcomes and counters come back as messages, so the
+ * server's callers see exactly what an in-process session reports.
+ *
+ * Loading: bundles carry `tftp-session-worker.js` next to the main bundle (or one directory up, for a
+ * chunk); from TypeScript sources (tsx, vitest) the worker requires session-worker.ts through tsx's
+ * require hook. Where neither is found, startSessionPool returns null and the server runs sessions in-process.
+ */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Logger } from '../../util/logger'
+import { errorMessage } from '../../util/result'
+import type { TftpFile, TftpPeer } from './files'
+import type { TftpOptions } from './packet'
+import type { TftpEvent, TftpOutcome, TftpSessionLimits } from './session'
+import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
+
+/** Plain JS, evaluated by the thread: imports the bundled entry, or the TS source through tsx. */
+const BOOT = String.raw`
+const { workerData } = require('node:worker_threads')
+if (workerData.tsx) {
+  require(workerData.tsx).register()
+  require(workerData.entry)
+} else {
+  import(workerData.entry).catch((e) => setImmediate(() => { throw e }))
+}
+`
+
+export interface PooledSessionRequest {
+  host: string
+  peer: TftpPeer
+  filename: string
+  mode: 'octet' | 'netascii'
+  options: TftpOptions
+  file: TftpFile
+  limits: TftpSessionLimits
+  onEvent?: (e: TftpEvent) => void
+}
+
+export interface PooledSession {
+  /** Settles once the worker's socket is closed (the caller closes the file). Never rejects. */
+  outcome: Promise<TftpOutcome | { kind: 'unbound'; error: string }>
+  abort(reason: string): void
+}
+
+export interface SessionPool {
+  readonly threads: number
+  run(req: PooledSessionRequest): PooledSession
+  /** Aborts every session and ends every thread. */
+  close(reason: string): Promise<void>
+}
+
+export interface SessionPoolOptions {
+  threads: number
+  logger: Logger
+  onMalformed(): void
+  onStranger(): void
+}
+
+interface Thread {
+  worker: Worker
+  sessions: number
+  exited: Promise<void>
+}
+
+interface Running {
+  thread: Thread
+  file: TftpFile
+  onEvent?: (e: TftpEvent) => void
+  settle(o: TftpOutcome | { kind: 'unbound'; error: string }): void
+}
+
+/** Files up to this size are sent to the thread whole; larger ones are read in chunks on request. */
+const WHOLE_FILE_BYTES = 4 * 1024 * 1024
+
+/** The file's bytes in a fresh (transferable) buffer; a provider may return short reads before the end. */
+async function readWhole(file: TftpFile): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(file.size)
+  let got = 0
+  while (got < file.size) {
+    const chunk = await file.read(got, file.size - got)
+    if (chunk.length === 0) break
+    out.set(chunk, got)
+    got += chunk.length
+  }
+  return got === file.size ? out : out.slice(0, got)
+}
+
+function workerEntry(): { entry: string; tsx?: string } | null {
+  const here = fileURLToPath(import.meta.url)
+  const dir = path.dirname(here)
+  if (here.endsWith('.ts')) {
+    try {
+      const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api')
+      return { entry: path.join(dir, 'session-worker.ts'), tsx }
+    } catch {
+      return null
+    }
+  }
+  for (const candidate of [
+    path.join(dir, 'tftp-session-worker.js'),
+    path.join(dir, '..', 'tftp-session-worker.js'),
+  ])
+    if (existsSync(candidate)) return { entry: pathToFileURL(candidate).href }
+  return null
+}
+
+/**
+ * Starts `threads` workers and waits until each has loaded (so the first request is not held up by a thread
+ * still compiling); null when the entry is missing or a thread fails to load: the server then stays
+ * in-process.
+ */
+export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPool | null> {
+  const entry = workerEntry()
+  if (!entry || o.threads < 1) {
+    if (!entry) o.logger.warn('TFTP: the session worker entry (tftp-session-worker.js) was not found')
+    return null
+  }
+  const running = new Map<number, Running>()
+  let nextId = 0
+  let closed = false
+
+  const onMessage = (thread: Thread, m: FromSessionWorker): void => {
+    switch (m.t) {
+      case 'read': {
+        const r = running.get(m.id)
+        if (!r) return
+        const answer = (reply: ToSessionWorker, transfer?: ArrayBuffer[]) =>
+          thread.worker.postMessage(reply, transfer)
+        r.file.read(m.offset, m.length).then(
+          (chunk) => {
+            // A copy of just these bytes (a cached file's block is a view of a larger buffer), handed over.
+            const bytes = new Uint8Array(chunk)
+            answer({ t: 'data', req: m.req, bytes }, [bytes.buffer])
+          },
+          (e: unknown) => answer({ t: 'data', req: m.req, error: errorMessage(e) }),
+        )
+        return
+      }
+      case 'event':
+        running.get(m.id)?.onEvent?.(m.event)
+        return
+      case 'outcome':
+      case 'unbound': {
+        const r = running.get(m.id)
+        if (!r) return
+        running.delete(m.id)
+        r.thread.sessions--
+        r.settle(m.t === 'outcome' ? m.outcome : { kind: 'unbound', error: m.error })
+        return
+      }
+      case 'malformed':
+        return o.onMalformed()
+      case 'stranger':
+        return o.onStranger()
+      case 'log':
+        return o.logger[m.level](m.msg)
+      default:
+        return
+    }
+  }
+
+  const threads: Thread[] = []
+  const loaded: Promise<string | null>[] = []
+  for (let i = 0; i < o.threads; i++) {
+    const worker = new Worker(BOOT, { eval: true, workerData: entry })
+    const thread: Thread = {
+      worker,
+      sessions: 0,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    }
+    loaded.push(
+      new Promise((resolve) => {
+        const onReady = (m: FromSessionWorker) => {
+          if (m.t !== 'ready') return
+          worker.off('message', onReady)
+          resolve(null)
+        }
+        worker.on('message', onReady)
+        worker.once('error', (e) => resolve(e.message))
+        worker.once('exit', (code) => resolve(`exited with code ${code} before it was ready`))
+      }),
+    )
+    worker.on('message', (m: FromSessionWorker) => onMessage(thread, m))
+    worker.on('error', (e) => {
+      o.logger.error(`TFTP session thread ${i} failed: ${e.message}`)
+      // Its sessions are gone with it: fail them so their slots and files are released.
+      for (const [id, r] of running)
+        if (r.thread === thread) {
+          running.delete(id)
+          r.settle({ kind: 'failed', bytes: 0, error: `session thread failed: ${e.message}` })
+        }
+    })
+    threads.push(thread)
+  }
+  const failures = (await Promise.all(loaded)).filter((e) => e !== null)
+  if (failures.length > 0) {
+    o.logger.warn(`TFTP: a session thread did not start (${failures[0]})`)
+    await Promise.all(threads.map((t) => t.worker.terminate()))
+    return null
+  }
+
+  return {
+    threads: threads.length,
+    run(req) {
+      const id = nextId++
+      const thread = threads.reduce((a, b) => (b.sessions < a.sessions ? b : a))
+      thread.sessions++
+      let settle!: Running['settle']
+      const outcome = new Promise<TftpOutcome | { kind: 'unbound'; error: string }>((r) => (settle = r))
+      running.set(id, { thread, file: req.file, settle, ...(req.onEvent ? { onEvent: req.onEvent } : {}) })
+      const start: ToSessionWorker = {
+        t: 'start',
+        id,
+        host: req.host,
+        peer: req.peer,
+        filename: req.filename,
+        mode: req.mode,
+        options: req.options,
+        size: req.file.size,
+        limits: req.limits,
+      }
+      if (req.file.size > WHOLE_FILE_BYTES) thread.worker.postMessage(start)
+      else
+        // Small files (ipxe.efi, generated scripts) go over whole, copied once and handed to the thread.
+        void readWhole(req.file).then(
+          (bytes) => thread.worker.postMessage({ ...start, bytes }, [bytes.buffer]),
+          (e: unknown) => {
+            // The session reads again and reports the failure the usual way (ERROR to the client, failed).
+            o.logger.warn(`TFTP '${req.filename}': reading it whole failed (${errorMessage(e)})`)
+            thread.worker.postMessage(start)
+          },
+        )
+      return {
+        outcome,
+        abort: (reason) => {
+          if (running.has(id)) thread.worker.postMessage({ t: 'abort', id, reason } satisfies ToSessionWorker)
+        },
+      }
+    },
+    async close(reason) {
+      if (closed) return
+      closed = true
+      for (const t of threads) t.worker.postMessage({ t: 'stop', reason } satisfies ToSessionWorker)
+      // Each thread ends its sessions and exits by itself; a thread that does not within 5 s is terminated.
+      await Promise.all(
+        threads.map(async (t) => {
+          const timer = setTimeout(() => void t.worker.terminate(), 5000)
+          await t.exited
+          clearTimeout(timer)
+        }),
+      )
+      for (const r of running.values()) r.settle({ kind: 'aborted', bytes: 0, error: reason })
+      running.clear()
+    },
+  }
+}
