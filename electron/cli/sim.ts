@@ -4,7 +4,7 @@
  * wall time and, on a shaped link, the physical limit (bytes ÷ rate). `rackboot sim clients` is its client
  * half, run by the storm inside the client namespace.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command, Option } from 'commander'
@@ -125,13 +125,16 @@ export function registerSimCommands(program: Command, ctx: SimCliContext): void 
     .action(async (o: { config: string }) => {
       const cfg = JSON.parse(readFileSync(o.config, 'utf8')) as StormClientsConfig
       const socket = await bindToInterface({ interface: cfg.iface, address: '0.0.0.0', port: 68 })
+      if (cfg.recordsFile) writeFileSync(cfg.recordsFile, '')
       try {
         const summary = await runStormClients(cfg, {
           socket,
-          onNode: (r) =>
+          onNode: (r) => {
+            if (cfg.recordsFile) appendFileSync(cfg.recordsFile, `${JSON.stringify(r)}\n`)
             ctx.logger.info(
               `${r.mac} ${r.ok ? `booted in ${r.stages.total} ms` : `FAILED: ${r.errors.at(-1)}`}${r.boots > 1 ? ` (boot ${r.boots})` : ''}`,
-            ),
+            )
+          },
         })
         ctx.io.stdout(`${JSON.stringify(summary)}\n`)
       } finally {

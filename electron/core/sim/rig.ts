@@ -93,6 +93,7 @@ export class StormRig {
   readonly pool: string
   nodes: StormNode[] = []
   expected: StormClientsConfig['expected'] = { tftp: {}, http: {} }
+  expectedFiles: Record<string, string> = {}
   private readonly network: number
   private readonly children = new Set<ChildProcess>()
 
@@ -165,10 +166,23 @@ export class StormRig {
       }
       // Hundreds of secondary addresses on one link: keep them all when one goes, and let ARP answer for each.
       await this.exec('cli', ['sysctl', '-qw', `net.ipv4.conf.${this.cliIf}.promote_secondaries=1`])
+      // Every address from the second /24 to the end of the subnet (the nodes' planned addresses and the pool)
+      // is local on the client side ("AnyIP" local routes): a simulated NIC can use the address it was leased
+      // at once, as firmware does, without an `ip addr add` process per lease on the simulator's event loop.
+      // The first /24 (server, helper, QEMU nodes) stays out: those addresses belong to other hosts.
+      for (const block of this.routedBlocks())
+        await ip('-n', this.cli, 'route', 'add', 'local', block, 'dev', this.cliIf, 'table', 'local')
     } catch (e) {
       await this.down()
       throw e
     }
+  }
+
+  /** CIDR blocks covering network+256 .. the end of the subnet: /24, /23, /22 … up to half the subnet. */
+  routedBlocks(): string[] {
+    const out: string[] = []
+    for (let k = 8; k < 32 - this.prefixLen; k++) out.push(`${intToIp(this.network + 2 ** k)}/${32 - k}`)
+    return out
   }
 
   /** Kills what this rig started (by PID) and deletes both namespaces. Never throws. */
@@ -276,7 +290,9 @@ export class StormRig {
           })
       for (const kind of ['kernel', 'image', 'modules'] as const) {
         const p = core.images.artifactPath(image, kind)
-        if (p) this.expected.http[kind] = await sha256File(p)
+        if (!p) continue
+        this.expected.http[kind] = await sha256File(p)
+        this.expectedFiles[kind] = p
       }
     } finally {
       await core.close()
@@ -315,6 +331,8 @@ export class StormRig {
       prefixLen: this.prefixLen,
       nodes: this.nodes.map((n) => ({ mac: n.mac, firmware: n.firmware })),
       expected: this.expected,
+      expectedFiles: this.expectedFiles,
+      addressesRouted: true,
       startSpreadMs: 1000,
       deadlineMs: 600_000,
       maxBoots: 5,
