@@ -4,11 +4,12 @@
  * wall time and, on a shaped link, the physical limit (bytes ÷ rate). `rackboot sim clients` is its client
  * half, run by the storm inside the client namespace.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Command, Option } from 'commander'
 import { bindToInterface } from '../core/net/bind'
+import { powerOnQemuNodes, type QemuNodeResult, type QemuStorm } from '../core/sim/qemu-nodes'
 import { StormRig } from '../core/sim/rig'
 import { runStormClients, type StormClientsConfig } from '../core/sim/storm'
 import type { StormSummary } from '../core/sim/summary'
@@ -44,6 +45,45 @@ export function withLimit(s: StormSummary, link: string | null): StormReport {
   return { ...s, link, physicalLimitMs: limit, vsLimit: limit ? s.wallMs / limit : null }
 }
 
+export interface StormQemuReport {
+  nodes: number
+  ok: number
+  failed: number
+  machines: QemuNodeResult[]
+}
+
+/**
+ * Adds the QEMU nodes to the counts (nodes, ok, failed, failures) and lists them under `qemu`. Time, bytes and
+ * the limit stay the simulated nodes': a TCG machine spends tens of seconds in emulated firmware and kernel.
+ */
+export function withQemu(
+  r: StormReport,
+  machines: QemuNodeResult[],
+): StormReport & { qemu: StormQemuReport } {
+  const ok = machines.filter((m) => m.ok).length
+  return {
+    ...r,
+    nodes: r.nodes + machines.length,
+    ok: r.ok + ok,
+    failed: r.failed + machines.length - ok,
+    failures: [
+      ...r.failures,
+      ...machines
+        .filter((m) => !m.ok)
+        .map((m) => `${m.name} (QEMU ${m.mac}): ${m.errors.at(-1) ?? 'unknown'}`),
+    ],
+    qemu: { nodes: machines.length, ok, failed: machines.length - ok, machines },
+  }
+}
+
+/** A failed client run ends the QEMU wait too, then fails as it would have. */
+const stopping =
+  (q: QemuStorm) =>
+  (e: unknown): never => {
+    q.stop()
+    throw e
+  }
+
 function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, resolve(process.argv[1] ?? 'bin/rackboot.js')]
 }
@@ -68,6 +108,16 @@ export function registerSimCommands(program: Command, ctx: SimCliContext): void 
     .option('--prefix <p>', 'namespace name prefix', 'rbst')
     .option('--subnet <cidr>', 'boot subnet inside 198.18.0.0/15', '198.19.64.0/22')
     .option('--deadline <s>', 'give up after this many seconds', '600')
+    .option(
+      '--qemu <k>',
+      'also power on K real QEMU machines (TCG, BIOS, iPXE ROM) that boot the default image over the same link',
+      (v) => {
+        if (!/^[0-9]+$/.test(v) || Number(v) > 16) throw new UsageError(`--qemu '${v}' is not 0..16`)
+        return Number(v)
+      },
+      0,
+    )
+    .option('--qemu-mem <mib>', 'memory of each QEMU machine', '512')
     .action(
       async (o: {
         nodes: number
@@ -78,6 +128,8 @@ export function registerSimCommands(program: Command, ctx: SimCliContext): void 
         prefix: string
         subnet: string
         deadline: string
+        qemu: number
+        qemuMem: string
       }) => {
         if (o.link && linkBytesPerSecond(o.link) === null)
           throw new UsageError(`--link '${o.link}' is not a rate like 1gbit or 100mbit`)
@@ -88,6 +140,7 @@ export function registerSimCommands(program: Command, ctx: SimCliContext): void 
           dataDir: o.dataDir ? resolve(o.dataDir) : temp!,
           selfCommand: selfCommand(),
           logger: ctx.logger,
+          qemuSlots: o.qemu,
         })
         try {
           await rig.up()
@@ -96,19 +149,32 @@ export function registerSimCommands(program: Command, ctx: SimCliContext): void 
             firmwareMix: o.firmwareMix,
             image: o.image,
             inventory: 'known',
+            qemu: o.qemu,
           })
           await rig.shape(o.link ?? null)
+          const deadlineMs = Number(o.deadline) * 1000
           const serve = await rig.startServe()
+          const ra = o.qemu > 0 ? await rig.startRaSender(deadlineMs / 1000 + 60) : null
           try {
-            const clients = await rig.startClients({ deadlineMs: Number(o.deadline) * 1000 })
-            const summary = await clients.done
-            ctx.io.stdout(`${JSON.stringify(withLimit(summary, o.link ?? null), null, 2)}\n`)
-            if (summary.failed > 0)
+            const clients = await rig.startClients({ deadlineMs })
+            const qemu = powerOnQemuNodes({
+              nodes: rig.qemuNodes,
+              spawn: (argv) => rig.spawnIn('cli', argv),
+              artifactSizes: rig.qemuArtifactSizes,
+              timelinesDir: join(rig.dataDir, 'timelines'),
+              deadlineMs,
+              memMiB: Number(o.qemuMem),
+            })
+            const simulated = withLimit(await clients.done.catch(stopping(qemu)), o.link ?? null)
+            const report = o.qemu > 0 ? withQemu(simulated, await qemu.done) : simulated
+            ctx.io.stdout(`${JSON.stringify(report, null, 2)}\n`)
+            if (report.failed > 0)
               throw new RackbootError(
-                `${summary.failed} of ${summary.nodes} machines did not boot`,
+                `${report.failed} of ${report.nodes} machines did not boot`,
                 'storm-failed',
               )
           } finally {
+            await ra?.stop()
             await serve.stop()
           }
         } finally {
@@ -125,13 +191,16 @@ export function registerSimCommands(program: Command, ctx: SimCliContext): void 
     .action(async (o: { config: string }) => {
       const cfg = JSON.parse(readFileSync(o.config, 'utf8')) as StormClientsConfig
       const socket = await bindToInterface({ interface: cfg.iface, address: '0.0.0.0', port: 68 })
+      if (cfg.recordsFile) writeFileSync(cfg.recordsFile, '')
       try {
         const summary = await runStormClients(cfg, {
           socket,
-          onNode: (r) =>
+          onNode: (r) => {
+            if (cfg.recordsFile) appendFileSync(cfg.recordsFile, `${JSON.stringify(r)}\n`)
             ctx.logger.info(
               `${r.mac} ${r.ok ? `booted in ${r.stages.total} ms` : `FAILED: ${r.errors.at(-1)}`}${r.boots > 1 ? ` (boot ${r.boots})` : ''}`,
-            ),
+            )
+          },
         })
         ctx.io.stdout(`${JSON.stringify(summary)}\n`)
       } finally {

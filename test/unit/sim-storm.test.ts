@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { FIRMWARE, firmwareMix, stageOptions } from '../../electron/core/sim/firmware'
 import { expandIpxeUrl, scriptFetches } from '../../electron/core/sim/http-client'
 import { percentile, summarize, type NodeResult } from '../../electron/core/sim/summary'
-import { linkBytesPerSecond, withLimit } from '../../electron/cli/sim'
+import { linkBytesPerSecond, withLimit, withQemu } from '../../electron/cli/sim'
 import { decodePacket } from '../../electron/core/boot/dhcp/packet'
 import { classifyClient } from '../../electron/core/boot/dhcp/pxe'
 import { readPcapUdp } from '../support/pcap'
@@ -144,6 +144,29 @@ describe('storm summary', () => {
     const r = withLimit(s, '1gbit')
     expect(r.physicalLimitMs).toBe(2000)
     expect(r.vsLimit).toBe(1)
+  })
+  it("QEMU machines join the counts and failures; time and limit stay the simulated nodes'", () => {
+    const s = summarize([node('a', true, ['1'], 10, 125e6)], 5000, {
+      sent: 0,
+      received: 0,
+      unmatched: 0,
+      malformed: 0,
+    })
+    const vm = (name: string, ok: boolean) => ({
+      name,
+      mac: `52:54:00:53:00:0${name.at(-1)}`,
+      ip: '198.19.200.20',
+      ok,
+      bootMs: ok ? 30_000 : null,
+      bytes: ok ? 1000 : 0,
+      errors: ok ? [] : ['no marker'],
+    })
+    const r = withQemu(withLimit(s, '1gbit'), [vm('qemu1', true), vm('qemu2', false)])
+    expect({ nodes: r.nodes, ok: r.ok, failed: r.failed }).toEqual({ nodes: 3, ok: 2, failed: 1 })
+    expect(r.qemu).toMatchObject({ nodes: 2, ok: 1, failed: 1 })
+    expect(r.failures).toEqual(['qemu2 (QEMU 52:54:00:53:00:02): no marker'])
+    expect(r.wallMs).toBe(s.wallMs)
+    expect(r.vsLimit).toBe(withLimit(s, '1gbit').vsLimit)
   })
   it('reads tc rates', () => {
     expect(linkBytesPerSecond('1gbit')).toBe(125e6)

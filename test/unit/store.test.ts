@@ -475,3 +475,36 @@ describe('updateSoon', () => {
     await s.close()
   })
 })
+
+describe('updateLater', () => {
+  it('applies nothing until the group commit, then every key once (newest wins) in one copy and one write', async () => {
+    const s = await open({ groupCommitMs: 60_000 })
+    await s.update((d) => {
+      for (let i = 0; i < 20; i++)
+        d.nodes.push(node(`n${i}`, `52:54:00:00:03:${i.toString(16).padStart(2, '0')}`))
+    })
+    const write = vi.spyOn(DbFileAdapter.prototype, 'write')
+    const changed = vi.fn()
+    s.onChange(changed)
+    for (let i = 0; i < 20; i++)
+      for (const value of ['old', 'new'])
+        s.updateLater(`n${i}`, (d) => void (d.nodes.find((n) => n.name === `n${i}`)!.uuid = `${value}${i}`))
+    expect(s.data.nodes.every((n) => n.uuid === null)).toBe(true)
+    expect(changed).not.toHaveBeenCalled()
+    await s.flush()
+    expect(changed).toHaveBeenCalledTimes(1)
+    expect(write).toHaveBeenCalledTimes(1)
+    expect((await onDisk()).nodes.map((n) => n.uuid)).toEqual(Array.from({ length: 20 }, (_, i) => `new${i}`))
+    await s.close()
+  })
+
+  it('applies a refused batch change by change: the valid ones stay, the refused one is logged', async () => {
+    const s = await open({ groupCommitMs: 60_000 })
+    s.updateLater('ok', (d) => void (d.settings.domain = 'later.lab'))
+    s.updateLater('bad', (d) => void (d.settings.httpPort = 0))
+    await s.close()
+    expect((await onDisk()).settings.domain).toBe('later.lab')
+    expect((await onDisk()).settings.httpPort).not.toBe(0)
+    expect(log.lines.some((l) => /deferred store change was refused.*httpPort/s.test(l))).toBe(true)
+  })
+})

@@ -195,7 +195,8 @@ export class InventoryRepo {
   recordUuid(mac: string, uuid: string): void {
     const node = this.nodeByMac(mac)
     if (!node || node.uuid === uuid) return
-    this.store.updateSoon((db) => {
+    // Deferred (store.updateLater): every PXE DISCOVER of a storm lands here before its OFFER is sent.
+    this.store.updateLater(`uuid ${mac}`, (db) => {
       const n = db.nodes.find((x) => x.macs.includes(mac))
       if (n) n.uuid = uuid
     })

@@ -60,6 +60,8 @@ export class Store {
   private written = 0
   private timer: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
+  /** updateLater changes not applied yet, one per key (the newest wins). */
+  private readonly later = new Map<string, (draft: Db) => void>()
 
   private constructor(
     private readonly adapter: DbFileAdapter,
@@ -163,20 +165,61 @@ export class Store {
   updateSoon<T>(mutate: (draft: Db) => T): T {
     this.assertOpen()
     const result = this.apply(mutate)
+    this.schedule()
+    return result
+  }
+
+  private schedule(): void {
     this.timer ??= setTimeout(() => {
       this.timer = null
+      this.applyLater()
       this.enqueue(() => this.writePending()).catch((e: unknown) =>
         this.logger.error(
           `group commit failed: ${errorMessage(e)}; the changes stay in memory and are retried at the next write`,
         ),
       )
     }, this.groupCommitMs)
-    return result
+  }
+
+  /** Applies every pending updateLater change in one copy (or one by one when the batch is refused). */
+  private applyLater(): void {
+    if (this.later.size === 0) return
+    const pending = [...this.later.values()]
+    this.later.clear()
+    try {
+      this.apply((draft) => {
+        for (const m of pending) m(draft)
+      })
+    } catch {
+      for (const m of pending)
+        try {
+          this.apply(m)
+        } catch (e) {
+          this.logger.warn(`a deferred store change was refused and dropped: ${errorMessage(e)}`)
+        }
+    }
+  }
+
+  /**
+   * Deferred group commit, for facts a hot path notices about a record that nobody waits to read (a node's
+   * SMBIOS UUID seen in a DISCOVER, its agent's state): applied together with every other pending `later`
+   * change in ONE validated copy when the group commit runs (within groupCommitMs), then written. Not visible
+   * in `data` until then. Why: each update copies and validates the whole db, so a 200-node boot storm doing
+   * one updateSoon per DISCOVER spent ~2 s of the event loop (O(nodes²)) while every DHCP reply waited behind
+   * it. One pending change per `key` (the newest replaces the older), so a flood cannot grow the queue past
+   * the keys the caller has. A batch the schema refuses is retried change by change; refused ones are logged.
+   */
+  updateLater(key: string, mutate: (draft: Db) => void): void {
+    this.assertOpen()
+    this.later.delete(key)
+    this.later.set(key, mutate)
+    this.schedule()
   }
 
   /** Writes any pending group commit now; rejects if that write fails. */
   flush(): Promise<void> {
     this.clearTimer()
+    this.applyLater()
     return this.enqueue(() => this.writePending())
   }
 
@@ -193,6 +236,7 @@ export class Store {
 
   private async shutdown(): Promise<void> {
     this.clearTimer()
+    this.applyLater()
     let failure: unknown = null
     await this.enqueue(() => this.writePending()).catch((e: unknown) => (failure = e))
     await this.lock.release()

@@ -32,8 +32,8 @@ export interface FirmwareProfile {
   rom: FirmwareStage
   /** The chainloaded iPXE binary's DHCP stage. */
   ipxe: FirmwareStage
-  /** TFTP options the ROM asks for (lock-step: no windowsize). */
-  tftp: { blksize: number }
+  /** TFTP options the ROM asks for; no windowsize = lock-step (RFC 1350). */
+  tftp: { blksize: number; windowsize?: number }
   /**
    * EDK2 asks with tsize, reads the OACK's size, aborts with ERROR 8 and asks again (PXE-NOTES: normal for
    * OVMF); a BIOS ROM reads the file in one go.
@@ -100,7 +100,8 @@ export const FIRMWARE: Readonly<Record<SimFirmware, FirmwareProfile>> = {
       ipxe: true,
       timeoutsS: IPXE_TIMEOUTS_S,
     },
-    tftp: { blksize: 1468 },
+    // EDK2's PxeBcDxe asks for windowsize 4 (PcdPxeTftpWindowSize; PXE-NOTES: seen from OVMF here).
+    tftp: { blksize: 1468, windowsize: 4 },
     tsizeProbe: true,
   },
 }

@@ -8,18 +8,20 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { dispatch } from '../api/dispatch'
-import { ensureDefaultImage } from '../images/default-image'
+import { DEFAULT_IMAGE_NAME, ensureDefaultImage } from '../images/default-image'
+import { RA_SENDER_READY } from '../lab/lab'
 import { Rackboot } from '../rackboot'
 import { intToIp, ipToInt } from '../util/ipv4'
 import { RackbootError } from '../util/result'
 import type { Logger } from '../util/logger'
 import { firmwareMix, type SimFirmware } from './firmware'
 import type { StormClientsConfig } from './storm'
+import type { QemuStormNode } from './qemu-nodes'
 import type { StormSummary } from './summary'
 
 const execFileP = promisify(execFile)
@@ -33,6 +35,11 @@ export interface StormRigOptions {
   /** How to run `rackboot` (e.g. [process.execPath, 'bin/rackboot.js']). */
   selfCommand: string[]
   logger: Logger
+  /**
+   * Taps for this many QEMU nodes (`sim storm --qemu K`): the client side becomes a bridge holding the veth
+   * end, the taps and the simulated NICs' addresses. Default 0: no bridge, the veth end holds them.
+   */
+  qemuSlots?: number
 }
 
 export interface StormNode {
@@ -56,6 +63,8 @@ export interface StormPlan {
   inventory: 'known' | 'capture'
   /** Extra planned slots without MACs after the storm's nodes (what capture mode would fill). Default 0. */
   spareSlots?: number
+  /** Planned QEMU nodes (on the rig's taps) booting the default image; default 0. */
+  qemu?: number
   /** Capture guard window; default 0 (a storm powers on together: every DISCOVER takes the next slot). */
   captureGuardSeconds?: number
 }
@@ -88,11 +97,17 @@ export class StormRig {
   readonly cli: string
   readonly srvIf: string
   readonly cliIf: string
+  /** Where the simulated NICs live on the client side: the bridge when QEMU taps are on it, else the veth. */
+  readonly clientIface: string
   readonly serverIp: string
   readonly prefixLen: number
   readonly pool: string
   nodes: StormNode[] = []
+  /** The QEMU nodes prepare() planned, and the sizes of the default image's files they must receive. */
+  qemuNodes: QemuStormNode[] = []
+  qemuArtifactSizes: Record<string, number> = {}
   expected: StormClientsConfig['expected'] = { tftp: {}, http: {} }
+  expectedFiles: Record<string, string> = {}
   private readonly network: number
   private readonly children = new Set<ChildProcess>()
 
@@ -107,6 +122,7 @@ export class StormRig {
     this.cli = `${o.prefix}-cli`
     this.srvIf = `${o.prefix}-v0`
     this.cliIf = `${o.prefix}-v1`
+    this.clientIface = (o.qemuSlots ?? 0) > 0 ? `${o.prefix}-br` : this.cliIf
     this.serverIp = intToIp(s.network + 1)
     const last = s.network + 2 ** (32 - s.prefixLen) - 1
     this.pool = `${intToIp(last - 250)}-${intToIp(last - 1)}`
@@ -155,20 +171,49 @@ export class StormRig {
         this.cli,
       )
       const helper = intToIp(this.network + 2)
+      if (this.clientIface !== this.cliIf) {
+        // As `rackboot lab` wires it (lab/netns.ts): STP off, no forwarding delay, one tap per QEMU node.
+        const br = this.clientIface
+        await ip('-n', this.cli, 'link', 'add', br, 'type', 'bridge')
+        await ip('-n', this.cli, 'link', 'set', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0')
+        await ip('-n', this.cli, 'link', 'set', this.cliIf, 'master', br, 'up')
+        for (let k = 1; k <= (this.o.qemuSlots ?? 0); k++) {
+          await ip('-n', this.cli, 'tuntap', 'add', 'dev', this.tap(k), 'mode', 'tap')
+          await ip('-n', this.cli, 'link', 'set', this.tap(k), 'master', br, 'up')
+        }
+      }
       for (const [ns, dev, addr] of [
         [this.srv, this.srvIf, this.serverIp],
-        [this.cli, this.cliIf, helper],
+        [this.cli, this.clientIface, helper],
       ] as const) {
         await ip('-n', ns, 'link', 'set', 'lo', 'up')
         await ip('-n', ns, 'addr', 'add', `${addr}/${this.prefixLen}`, 'dev', dev)
         await ip('-n', ns, 'link', 'set', dev, 'up')
       }
       // Hundreds of secondary addresses on one link: keep them all when one goes, and let ARP answer for each.
-      await this.exec('cli', ['sysctl', '-qw', `net.ipv4.conf.${this.cliIf}.promote_secondaries=1`])
+      await this.exec('cli', ['sysctl', '-qw', `net.ipv4.conf.${this.clientIface}.promote_secondaries=1`])
+      // Every address from the second /24 to the end of the subnet (the nodes' planned addresses and the pool)
+      // is local on the client side ("AnyIP" local routes): a simulated NIC can use the address it was leased
+      // at once, as firmware does, without an `ip addr add` process per lease on the simulator's event loop.
+      // The first /24 (server, helper, QEMU nodes) stays out: those addresses belong to other hosts.
+      for (const block of this.routedBlocks())
+        await ip('-n', this.cli, 'route', 'add', 'local', block, 'dev', this.clientIface, 'table', 'local')
     } catch (e) {
       await this.down()
       throw e
     }
+  }
+
+  /** The tap of QEMU node k (1-based), inside the client namespace. */
+  tap(k: number): string {
+    return `${this.o.prefix}-q${k}`
+  }
+
+  /** CIDR blocks covering network+256 .. the end of the subnet: /24, /23, /22 … up to half the subnet. */
+  routedBlocks(): string[] {
+    const out: string[] = []
+    for (let k = 8; k < 32 - this.prefixLen; k++) out.push(`${intToIp(this.network + 2 ** k)}/${32 - k}`)
+    return out
   }
 
   /** Kills what this rig started (by PID) and deletes both namespaces. Never throws. */
@@ -265,6 +310,35 @@ export class StormRig {
             slot: (i % 60) + 1,
             ...(plan.inventory === 'known' ? { mac: n.mac } : {}),
           })
+      this.qemuNodes = Array.from({ length: plan.qemu ?? 0 }, (_, k) => ({
+        name: `qemu${String(k + 1).padStart(2, '0')}`,
+        mac: `52:54:00:53:00:${hex(k + 1)}`,
+        // The first /24, outside the client side's local routes: these addresses belong to the VMs.
+        ip: intToIp(this.network + 20 + k),
+        tap: this.tap(k + 1),
+        console: join(this.o.dataDir, `qemu${String(k + 1).padStart(2, '0')}.console`),
+      }))
+      if (this.qemuNodes.length > (this.o.qemuSlots ?? 0) || this.qemuNodes.length > 200)
+        throw new RackbootError(
+          `${this.qemuNodes.length} QEMU nodes planned for ${this.o.qemuSlots ?? 0} taps`,
+          'bad-request',
+        )
+      if (this.qemuNodes.length > 0) await call('racks/upsert', { name: 'storm-q', heightU: 60 })
+      for (const [k, q] of this.qemuNodes.entries())
+        if (!existing.has(q.name))
+          await call('nodes/add', {
+            name: q.name,
+            mac: q.mac,
+            ip: q.ip,
+            image: DEFAULT_IMAGE_NAME,
+            rack: 'storm-q',
+            slot: k + 1,
+          })
+      if (this.qemuNodes.length > 0)
+        for (const kind of ['kernel', 'image', 'modules'] as const) {
+          const p = core.images.artifactPath(DEFAULT_IMAGE_NAME, kind)
+          if (p) this.qemuArtifactSizes[kind] = (await stat(p)).size
+        }
       for (const i of spares)
         if (!existing.has(`spare${String(i + 1).padStart(3, '0')}`))
           await call('nodes/add', {
@@ -276,7 +350,9 @@ export class StormRig {
           })
       for (const kind of ['kernel', 'image', 'modules'] as const) {
         const p = core.images.artifactPath(image, kind)
-        if (p) this.expected.http[kind] = await sha256File(p)
+        if (!p) continue
+        this.expected.http[kind] = await sha256File(p)
+        this.expectedFiles[kind] = p
       }
     } finally {
       await core.close()
@@ -308,13 +384,37 @@ export class StormRig {
     )
   }
 
+  /**
+   * IPv6 router advertisements on the server side, as `rackboot lab` sends them (lab/ra.ts): without one, the
+   * QEMU nodes' iPXE waits ~16 s for IPv6 before it goes on (PXE-NOTES). Simulated nodes ignore them.
+   */
+  startRaSender(maxSeconds: number): Promise<Serve> {
+    return this.startDaemon(
+      'srv',
+      [
+        ...this.o.selfCommand,
+        'lab',
+        'ra-sender',
+        '--interface',
+        this.srvIf,
+        '--id',
+        '83',
+        '--max-seconds',
+        String(Math.max(1, Math.ceil(maxSeconds))),
+      ],
+      new RegExp(`^${RA_SENDER_READY}`),
+    )
+  }
+
   /** Runs the simulated nodes (`rackboot sim clients`) in the client namespace. */
   async startClients(over: Partial<StormClientsConfig> = {}): Promise<ClientsRun> {
     const config: StormClientsConfig = {
-      iface: this.cliIf,
+      iface: this.clientIface,
       prefixLen: this.prefixLen,
       nodes: this.nodes.map((n) => ({ mac: n.mac, firmware: n.firmware })),
       expected: this.expected,
+      expectedFiles: this.expectedFiles,
+      addressesRouted: true,
       startSpreadMs: 1000,
       deadlineMs: 600_000,
       maxBoots: 5,

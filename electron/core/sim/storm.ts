@@ -6,13 +6,14 @@
  * BMC power-cycling would, at most `maxBoots` times. Runs inside the client namespace (rig.ts spawns it).
  */
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { setMaxListeners } from 'node:events'
 import type { Socket } from 'node:dgram'
 import { dhcpWire, type DhcpLease } from './dhcp-client'
 import { FIRMWARE, type SimFirmware } from './firmware'
 import { tftpFetch } from './tftp-client'
-import { ipxeSession, scriptFetches, expandIpxeUrl } from './http-client'
+import { ipxeSession, scriptFetches, expandIpxeUrl, type Reference } from './http-client'
 import { summarize, type NodeResult, type StormSummary } from './summary'
 
 export interface StormClientsConfig {
@@ -23,6 +24,16 @@ export interface StormClientsConfig {
   nodes: Array<{ mac: string; firmware: SimFirmware }>
   /** sha256 of what the server should send: TFTP files by name, HTTP files by script `--name`. */
   expected: { tftp: Record<string, string>; http: Record<string, string> }
+  /**
+   * Where the HTTP files of `expected.http` are, by the same names: read once, every body is compared with
+   * them byte for byte (a mismatch fails the node as a wrong sha256 would) instead of hashed per node.
+   */
+  expectedFiles?: Record<string, string>
+  /**
+   * Every leased address is already usable on `iface` (the rig routes the node range as local, "AnyIP"), so
+   * no `ip addr add` per lease: that was a process spawn on the simulator's event loop for every node.
+   */
+  addressesRouted?: boolean
   /** Power-on spread: node i starts at a random moment within this window (a PDU switches outlets in ~1 s). */
   startSpreadMs: number
   /** Upper bound for the whole storm; nodes unfinished by then fail. */
@@ -38,6 +49,8 @@ export interface StormClientsConfig {
    * hostile host would, at about `perSecond`; `pxe` = with PXE ROM options, else as a plain DHCP client.
    */
   flood?: { count: number; pxe: boolean; perSecond: number }
+  /** Also write every node's result (stages, stage start times, errors) to this file, one JSON line each. */
+  recordsFile?: string
 }
 
 export interface StormDeps {
@@ -69,6 +82,7 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
       await run('ip', ['addr', 'replace', `${ip}/${cfg.prefixLen}`, 'dev', cfg.iface])
     })
   const ensureAddress = (ip: string) => {
+    if (cfg.addressesRouted) return Promise.resolve()
     let p = added.get(ip)
     if (!p) added.set(ip, (p = addAddress(ip)))
     return p
@@ -76,6 +90,11 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
   const deadline = new AbortController()
   // Every node's waits listen on this one signal: hundreds of listeners are expected, not a leak.
   setMaxListeners(0, deadline.signal)
+  const references = new Map<string, Reference>()
+  for (const [name, file] of Object.entries(cfg.expectedFiles ?? {})) {
+    const sha256 = cfg.expected.http[name]
+    if (sha256) references.set(name, { bytes: await readFile(file), sha256 })
+  }
   const timer = setTimeout(() => deadline.abort(), cfg.deadlineMs)
   const started = Date.now()
   try {
@@ -83,7 +102,14 @@ export async function runStormClients(cfg: StormClientsConfig, deps: StormDeps):
     const results = await Promise.all(
       cfg.nodes.map(async (n, i) => {
         await sleep(random() * cfg.startSpreadMs, deadline.signal)
-        const r = await bootNode(n, i, cfg, { wire, ensureAddress, random, scale, signal: deadline.signal })
+        const r = await bootNode(n, i, cfg, {
+          wire,
+          ensureAddress,
+          random,
+          scale,
+          signal: deadline.signal,
+          references,
+        })
         deps.onNode?.(r)
         return r
       }),
@@ -101,6 +127,7 @@ interface NodeCtx {
   random(): number
   scale: number
   signal: AbortSignal
+  references: ReadonlyMap<string, Reference>
 }
 
 async function bootNode(
@@ -133,6 +160,7 @@ async function bootNode(
   const platform = n.firmware === 'uefi' ? 'efi' : 'pcbios'
   const timed = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
     const t = Date.now()
+    ;(result.stageStarts ??= {})[stage] = t
     try {
       return await f()
     } finally {
@@ -169,6 +197,7 @@ async function bootNode(
           localAddress: rom.ip,
           file: rom.bootFile,
           blksize: profile.tftp.blksize,
+          windowsize: profile.tftp.windowsize,
           tsizeProbe: profile.tsizeProbe,
           timeoutMs: 1000 * ctx.scale,
           retries: 6,
@@ -238,7 +267,7 @@ async function fetchAll(
     if (files.length === 0) throw new Error(`iPXE script ${url} names no kernel after 20 waits`)
     for (const f of files) {
       const got = await retrying(`${f.name} ${f.url}`, () =>
-        session.get(f.name, f.url).then((r) => {
+        session.get(f.name, f.url, ctx.references.get(f.name)).then((r) => {
           const want = cfg.expected.http[f.name]
           if (want) checkHash(`HTTP ${f.name}`, r.sha256, want)
           else if (!(r.head[0] === 0x1f && r.head[1] === 0x8b))

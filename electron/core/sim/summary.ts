@@ -14,6 +14,8 @@ export interface NodeResult {
   tftpAttempts: number
   /** Milliseconds per stage of the last boot: dhcp, tftp, ipxeDhcp, http, script, kernel, image, …, total. */
   stages: Record<string, number>
+  /** When each stage of the last boot started (epoch ms): lines the client's view up with the server's timeline. */
+  stageStarts?: Record<string, number>
   /** Payload bytes of the last boot (TFTP + HTTP bodies), every one checked. */
   bytes: number
   errors: string[]

@@ -1,5 +1,6 @@
 /**
- * A firmware-like TFTP read (RFC 1350 lock-step with RFC 2347/2348/2349 options): one ephemeral socket per
+ * A firmware-like TFTP read (RFC 1350 lock-step with RFC 2347/2348/2349 options, RFC 7440 windows when the
+ * firmware asks for them and the server's OACK grants them): one ephemeral socket per
  * attempt, bound to the node's own address; the file is hashed as it arrives, never kept. A lost packet is
  * covered by the server's retransmission and the client re-ACKing its last block when the server is silent
  * (the RFC 1350 rule; no Sorcerer's Apprentice: a duplicate DATA is re-ACKed once, never answered twice).
@@ -21,6 +22,8 @@ export interface TftpFetchOptions {
   localAddress: string
   file: string
   blksize: number
+  /** RFC 7440 windowsize to ask for (EDK2: 4); absent = lock-step. The OACK decides: no answer = 1. */
+  windowsize?: number
   /** EDK2: ask with tsize, refuse the OACK with ERROR 8, then ask again. */
   tsizeProbe: boolean
   /** Silence before the client re-ACKs (and, before the first answer, re-sends the RRQ). */
@@ -39,17 +42,24 @@ export async function tftpFetch(o: TftpFetchOptions): Promise<TftpOutcome> {
   let attempts = 0
   if (o.tsizeProbe) {
     attempts++
-    const probe = await attempt(o, { tsize: '0', blksize: String(o.blksize) }, true)
+    const probe = await attempt(o, { tsize: '0', blksize: String(o.blksize), ...windowOption(o) }, true)
     if (!probe.ok) last = probe.error
   }
   for (let i = 0; i < o.attempts && !o.signal.aborted; i++) {
     attempts++
-    const r = await attempt(o, { blksize: String(o.blksize), ...(o.tsizeProbe ? { tsize: '0' } : {}) }, false)
+    const r = await attempt(
+      o,
+      { blksize: String(o.blksize), ...(o.tsizeProbe ? { tsize: '0' } : {}), ...windowOption(o) },
+      false,
+    )
     if (r.ok) return { ok: true, value: { ...r.value, attempts } }
     last = r.error
   }
   return { ok: false, error: `TFTP ${o.file} from ${o.server}: ${last} (after ${attempts} RRQs)` }
 }
+
+const windowOption = (o: TftpFetchOptions): TftpOptions =>
+  o.windowsize && o.windowsize > 1 ? { windowsize: String(o.windowsize) } : {}
 
 type AttemptResult = { ok: true; value: { bytes: number; sha256: string } } | { ok: false; error: string }
 
@@ -59,6 +69,8 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
     const hash = createHash('sha256')
     let bytes = 0
     let blksize = 512
+    /** Blocks per ACK (RFC 7440 §4: the receiver ACKs the last block of each window, or the final one). */
+    let window = 1
     let expected = 1
     let server: { address: string; port: number } | null = null
     let lastSent: Buffer = encodeTftp({ op: 'rrq', filename: o.file, mode: 'octet', options })
@@ -122,6 +134,7 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
           return finish({ ok: true, value: { bytes: 0, sha256: '' } })
         }
         blksize = Number(p.options.blksize ?? 512)
+        window = Math.max(1, Number(p.options.windowsize ?? 1))
         send(encodeTftp({ op: 'ack', block: 0 }))
         arm()
         return
@@ -132,8 +145,10 @@ function attempt(o: TftpFetchOptions, options: TftpOptions, abortAfterOack: bool
         hash.update(p.data)
         bytes += p.data.length
         expected++
-        send(encodeTftp({ op: 'ack', block: p.block }))
-        if (p.data.length < blksize) return finish({ ok: true, value: { bytes, sha256: hash.digest('hex') } })
+        const last = p.data.length < blksize
+        if (last || (expected - 1) % window === 0) send(encodeTftp({ op: 'ack', block: p.block }))
+        else lastSent = encodeTftp({ op: 'ack', block: p.block }) // re-sent on silence: "send from here on"
+        if (last) return finish({ ok: true, value: { bytes, sha256: hash.digest('hex') } })
         arm()
       } else if (p.block === (expected - 1) % 65536) {
         // A retransmitted block we already have: our ACK was lost; re-ACK it (once per duplicate).
