@@ -62,6 +62,7 @@ const PORT = 9873
 const MARKER = 'RACKBOOT-DEFAULT-IMAGE-UP'
 const BOOT_TIMEOUT_MS = 600_000
 const TARGET = 1.05
+const SETTLE_MS = 2000
 const ROOT = path.join(import.meta.dirname, '..')
 const BIN = path.join(ROOT, 'bin', 'rackboot.js')
 const ARTIFACTS = ['kernel', 'image', 'modules', 'system'] as const
@@ -165,6 +166,10 @@ async function bootAll(
   n: number,
   servingPids: number[],
 ): Promise<{ on: Map<number, number>; marker: Map<number, number>; cpuS: number | null }> {
+  // Both stacks power on from the same state: the setup's writes (image import, rendered files) flushed and
+  // a moment of quiet, so neither boots under the other's writeback (whichever went first used to be slower).
+  spawnSync('sync')
+  await sleep(SETTLE_MS)
   const cpu0 = servingPids.length ? await treeCpuSeconds(servingPids) : null
   rackboot(dataDir, 'lab', 'power-on', 'all')
   const state = labState(dataDir)
