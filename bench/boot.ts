@@ -77,6 +77,11 @@ interface NodeResult {
   at: Partial<Record<Stage, number>>
   /** Rackboot only: power-on to the agent's `up` report in the server's timeline. */
   agentS: number | null
+  /**
+   * CPU seconds the node's QEMU used from power-on to its marker: the guest's work. Equal work with a longer
+   * wall time means the guest waited for the CPU (the machine's load), not for the server.
+   */
+  guestCpuS: number | null
 }
 
 interface StackRound {
@@ -165,7 +170,12 @@ async function bootAll(
   dataDir: string,
   n: number,
   servingPids: number[],
-): Promise<{ on: Map<number, number>; marker: Map<number, number>; cpuS: number | null }> {
+): Promise<{
+  on: Map<number, number>
+  marker: Map<number, number>
+  guestCpu: Map<number, number>
+  cpuS: number | null
+}> {
   // Both stacks power on from the same state: the setup's writes (image import, rendered files) flushed and
   // a moment of quiet, so neither boots under the other's writeback (whichever went first used to be slower).
   spawnSync('sync')
@@ -174,20 +184,29 @@ async function bootAll(
   rackboot(dataDir, 'lab', 'power-on', 'all')
   const state = labState(dataDir)
   const on = new Map<number, number>()
+  const qemu = new Map<number, number>()
   for (const p of state.processes)
-    if (p.role === 'qemu' && p.slot !== undefined && p.startedAt) on.set(p.slot, Date.parse(p.startedAt))
+    if (p.role === 'qemu' && p.slot !== undefined && p.startedAt) {
+      on.set(p.slot, Date.parse(p.startedAt))
+      qemu.set(p.slot, p.pid)
+    }
   const marker = new Map<number, number>()
+  const guestCpu = new Map<number, number>()
   const deadline = Date.now() + BOOT_TIMEOUT_MS
   while (marker.size < n && Date.now() < deadline) {
     for (let slot = 1; slot <= n; slot++) {
       if (marker.has(slot)) continue
       const f = path.join(dataDir, 'lab', 'consoles', `slot${String(slot).padStart(2, '0')}.log`)
-      if (existsSync(f) && readFileSync(f, 'latin1').includes(MARKER)) marker.set(slot, Date.now())
+      if (existsSync(f) && readFileSync(f, 'latin1').includes(MARKER)) {
+        marker.set(slot, Date.now())
+        const pid = qemu.get(slot)
+        if (pid !== undefined) guestCpu.set(slot, await treeCpuSeconds([pid]))
+      }
     }
     await sleep(100)
   }
   const cpu1 = servingPids.length ? await treeCpuSeconds(servingPids) : null
-  return { on, marker, cpuS: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null }
+  return { on, marker, guestCpu, cpuS: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null }
 }
 
 /** Milestones read off the wire capture for each slot, seconds from its power-on. */
@@ -311,7 +330,7 @@ async function rackbootRound(
         const files = ['kernel', 'image', 'overlays'].map(from).filter((x) => x !== undefined)
         if (files.length) at['last file'] = Math.max(...files)
       }
-      nodes.push({ slot, at, agentS })
+      nodes.push({ slot, at, agentS, guestCpuS: boot.guestCpu.get(slot) ?? null })
     }
     if (!existsSync(path.join(files, 'ipxe'))) await saveServedFiles(dataDir, n, files)
     return { nodes, cpuS: boot.cpuS }
@@ -422,7 +441,7 @@ async function peerRound(
         if (kernel) at.kernel = kernel.time - t0
         const served = mine.filter((d) => ARTIFACTS.some((a) => d.path.startsWith(`/${a}/`)))
         if (served.length) at['last file'] = Math.max(...served.map((d) => d.time)) - t0
-        nodes.push({ slot, at, agentS: null })
+        nodes.push({ slot, at, agentS: null, guestCpuS: boot.guestCpu.get(slot) ?? null })
       }
       return { nodes, cpuS: boot.cpuS }
     } finally {
@@ -498,9 +517,11 @@ async function main(): Promise<void> {
           fmt(mo),
           fmt(median(present(ours.nodes.map((x) => x.agentS)))),
           fmt(ours.cpuS, 2),
+          fmt(median(present(ours.nodes.map((x) => x.guestCpuS)))),
           up(peer.nodes),
           fmt(mp),
           fmt(peer.cpuS, 2),
+          fmt(median(present(peer.nodes.map((x) => x.guestCpuS)))),
           ratio(mo, mp),
           `${loadBefore}→${load()}`,
         ])
@@ -537,7 +558,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      'Per round (medians over the nodes, seconds from power-on to the marker line; CPU = serving processes over the boot):',
+      'Per round (medians over the nodes, seconds from power-on to the marker line; CPU = serving processes over the',
+      "boot; guest CPU = the node's QEMU from power-on to its marker):",
       markdownTable(
         [
           'N',
@@ -547,9 +569,11 @@ async function main(): Promise<void> {
           'Rackboot',
           'R agent up',
           'R CPU s',
+          'R guest CPU s',
           'P up',
           'dnsmasq+nginx',
           'P CPU s',
+          'P guest CPU s',
           'ratio',
           'load 1 min',
         ],
