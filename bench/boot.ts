@@ -46,7 +46,10 @@ import { treeCpuSeconds } from './lib/proc-cpu'
 const { values: args } = parseArgs({
   options: {
     nodes: { type: 'string', default: '1,8' },
-    /** Rounds per N; default: 4 for N ≤ 2, 2 above (both N together about 12 minutes on a quiet machine). */
+    /**
+     * Rounds per N; default 6 for N ≤ 2, 4 above: N = 1 and 8 together about 12 minutes on a quiet machine
+     * (a round of N = 1 about 40 s, of N = 8 about 2 minutes; 3× that at a load of 15).
+     */
     rounds: { type: 'string' },
     /** Which stack boots first in round 1; later rounds alternate. */
     first: { type: 'string', default: 'rackboot' },
@@ -458,7 +461,7 @@ const present = (xs: Array<number | null | undefined>): number[] =>
 const stageMedian = (nodes: NodeResult[], s: Stage) => median(present(nodes.map((x) => x.at[s])))
 
 function defaultRounds(n: number): number {
-  return n <= 2 ? 4 : 2
+  return n <= 2 ? 6 : 4
 }
 
 async function main(): Promise<void> {
@@ -580,7 +583,8 @@ async function main(): Promise<void> {
         roundRows,
       ),
       '',
-      'Per milestone, median over every node of every round (seconds from power-on; discover, ack, script and os ack from the wire):',
+      'Per milestone, median over every node of every round (seconds from power-on; discover, ack, script and os ack from',
+      "the wire). discover comes before any server work (firmware only): its R − P is this run's noise floor.",
       markdownTable(['N', 'milestone', 'Rackboot', 'dnsmasq+nginx', 'R − P'], stageRows),
       '',
       'Overall (ratio = median of the per-round ratios of the node medians; spread = lowest–highest round):',
