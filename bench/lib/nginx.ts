@@ -12,6 +12,8 @@ export function nginxConf(o: {
   userRoot?: boolean
   /** Extra lines inside the server block. */
   serverExtra?: string
+  /** Extra lines inside the http block (log_format, access_log: the default stays off). */
+  httpExtra?: string
 }): string {
   return `${o.userRoot ? 'user root;\n' : ''}worker_processes auto;
 error_log stderr warn;
@@ -28,7 +30,7 @@ http {
   fastcgi_temp_path ${o.work}/fastcgi;
   uwsgi_temp_path ${o.work}/uwsgi;
   scgi_temp_path ${o.work}/scgi;
-  server {
+${o.httpExtra ?? ''}  server {
     listen ${o.listen};
     root ${o.root};
 ${o.serverExtra ?? ''}  }

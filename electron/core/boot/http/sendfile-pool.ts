@@ -34,6 +34,12 @@ export interface SendfilePool {
   accepts(socket: Socket): boolean
   /** Sends the range; resolves when done or failed. Returns null (nothing started) when the socket has no fd. */
   send(job: SendfileJob): Promise<SendfileResult> | null
+  /**
+   * Starts the threads now and resolves true once one is ready (false: not within timeoutMs, or unusable
+   * here). Without it they start on the first large body, which then streams while they load: in a boot
+   * that is a node's kernel, sent the slow way while a thread's start competes with it for the CPU.
+   */
+  warm(timeoutMs: number): Promise<boolean>
   /** Bodies handed to the threads so far. */
   started(): number
   /** Ends every job (their sockets should be destroyed by the caller) and stops the threads. */
@@ -96,6 +102,11 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
   let nextId = 1
   let closing: Promise<void> | null = null
   let broken = false
+  /** warm() callers waiting for a thread to be ready (or to fail). */
+  const waiters = new Set<() => void>()
+  const wake = () => {
+    for (const w of [...waiters]) w()
+  }
 
   const settle = (id: number, r: SendfileResult) => {
     const p = pending.get(id)
@@ -116,8 +127,10 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
       stopped: new Promise((r) => (markStopped = r)),
     }
     worker.on('message', (m: Out) => {
-      if (m.t === 'ready') thread.ready = true
-      else if (m.t === 'progress') pending.get(m.id)?.onProgress(m.bytes)
+      if (m.t === 'ready') {
+        thread.ready = true
+        wake()
+      } else if (m.t === 'progress') pending.get(m.id)?.onProgress(m.bytes)
       else if (m.t === 'done') {
         thread.jobs--
         settle(m.id, { bytes: m.bytes, error: m.error })
@@ -132,6 +145,7 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
       // A dead thread's jobs never report: fail them so their sockets get destroyed. (Their dups stay open
       // until the process ends; this only happens if the thread itself crashed.)
       for (const [id, p] of pending) if (p.thread === thread) settle(id, { bytes: 0, error: why })
+      wake()
     }
     worker.on('error', (e) => fail(`sendfile worker failed: ${e.message}`))
     worker.on('exit', () => fail('sendfile worker exited'))
@@ -150,6 +164,23 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
   }
 
   return {
+    warm(timeoutMs) {
+      return new Promise<boolean>((resolve) => {
+        const check = () => {
+          if (pick() === null && !closing && !broken && threads.length > 0) return
+          clearTimeout(timer)
+          waiters.delete(check)
+          resolve(pick() !== null)
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          resolve(false)
+        }, timeoutMs)
+        timer.unref()
+        waiters.add(check)
+        check()
+      })
+    },
     started: () => nextId - 1,
     accepts: (socket) => socketFd(socket) !== undefined && pick() !== null,
     send(job) {
@@ -184,6 +215,7 @@ export function startSendfilePool(o: SendfilePoolOptions): SendfilePool | null {
     },
     close() {
       closing ??= (async () => {
+        wake()
         await Promise.all(
           threads.map(async (t) => {
             t.worker.postMessage({ t: 'stop' })

@@ -154,6 +154,10 @@ export async function startProvisioningServer(o: ProvisioningServerOptions): Pro
     })
   })
   server.on('error', (e) => logger.error(`HTTP provisioning server: ${errorMessage(e)}`))
+  // The sendfile threads load now, not on a node's kernel (which would stream meanwhile): bounded, and a
+  // pool that cannot start leaves bodies streaming as before.
+  if (offload && !(await offload.warm(10_000)))
+    logger.warn('HTTP: the sendfile threads did not start within 10 s; large files stream until they do')
   const bound = server.address() as AddressInfo
   const address = { host: bound.address, port: bound.port }
   url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
