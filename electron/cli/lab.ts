@@ -35,7 +35,7 @@ const slotArg = (v: string): number | 'all' => {
 }
 
 /** How this very program is started again inside a namespace: the same node, loader flags and script. */
-function selfCommand(): string[] {
+export function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, resolve(process.argv[1] ?? 'bin/rackboot.js')]
 }
 

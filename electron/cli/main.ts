@@ -70,6 +70,12 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
       '--reset-store',
       'when the store cannot be read and no good backup exists: move it aside and start empty (nothing is deleted)',
     )
+    .addOption(
+      new Option(
+        '--lab',
+        "this serve is a virtual rack's (set by `rackboot lab up`): lab/* channels answer",
+      ).hideHelp(),
+    )
     .action(async (o: Record<string, unknown>) => {
       exitCode = await runServe(
         {
@@ -85,6 +91,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
           files: o.files ? resolve(String(o.files)) : undefined,
           force: Boolean(o.force),
           resetStore: Boolean(o.resetStore),
+          lab: Boolean(o.lab),
         },
         io,
         logger,

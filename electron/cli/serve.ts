@@ -19,6 +19,9 @@ import { ipToInt } from '../core/util/ipv4'
 import { RackbootError, errorMessage } from '../core/util/result'
 import type { Logger } from '../core/util/logger'
 import { UsageError, type CliIo } from './io'
+import { Lab } from '../core/lab/lab'
+import { execIp } from '../core/lab/netns'
+import { selfCommand } from './lab'
 
 export interface ServeOptions {
   dataDir: string
@@ -33,6 +36,8 @@ export interface ServeOptions {
   files?: string
   force?: boolean
   resetStore?: boolean
+  /** This serve is a virtual rack's (started by `rackboot lab up`): its lab state is in the data dir. */
+  lab?: boolean
 }
 
 /** The file through which other `rackboot` commands reach a running serve on the same data dir. */
@@ -89,6 +94,7 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
     resetStore: options.resetStore,
     logger,
     headless: true,
+    lab: options.lab ? await labOf(options.dataDir, logger) : undefined,
   })
   // The rescue image nodes boot when they have none: imported once per data dir, in the background.
   const defaultImage = importDefaultImageInBackground(core)
@@ -171,6 +177,18 @@ export async function runServe(options: ServeOptions, io: CliIo, logger: Logger)
     process.on('SIGINT', onInt)
     process.on('SIGTERM', onTerm)
   })
+}
+
+/** The lab whose state is in `dataDir`, for `serve --lab`; refuses when there is none. */
+async function labOf(dataDir: string, logger: Logger): Promise<Lab> {
+  const lab = new Lab({ dataDir, ip: execIp(), selfCommand: selfCommand(), logger })
+  if (!(await lab.state()))
+    throw new RackbootError(
+      `serve --lab: no lab on ${dataDir}`,
+      'lab-none',
+      'the lab starts its own serve: `rackboot lab up`',
+    )
+  return lab
 }
 
 function isLoopback(host: string): boolean {

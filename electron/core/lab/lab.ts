@@ -279,6 +279,8 @@ export class Lab {
     if (!cmd) throw new RackbootError('lab: no command to start serve with', 'lab-serve')
     const args = [...pre, 'serve', '--interface', state.serverInterface, '--dhcp-mode', 'server']
     args.push('--data-dir', this.o.dataDir, '--pool', pool)
+    // --lab: this serve answers lab/status and lab/power for the UI (the state is in the same data dir).
+    args.push('--lab')
     if (settings) {
       // serve stores a --config patch, so a later `restartServe` keeps it without passing it again.
       const file = join(labDir(this.o.dataDir), 'serve-settings.json')
