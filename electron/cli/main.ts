@@ -72,6 +72,12 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     )
     .addOption(
       new Option(
+        '--ui-socket <path>',
+        'also accept UI/API connections on this Unix socket (set by `rackboot lab up --ui`)',
+      ).hideHelp(),
+    )
+    .addOption(
+      new Option(
         '--lab',
         "this serve is a virtual rack's (set by `rackboot lab up`): lab/* channels answer",
       ).hideHelp(),
@@ -92,6 +98,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
           force: Boolean(o.force),
           resetStore: Boolean(o.resetStore),
           lab: Boolean(o.lab),
+          uiSocket: o.uiSocket ? resolve(String(o.uiSocket)) : undefined,
         },
         io,
         logger,

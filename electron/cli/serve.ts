@@ -22,6 +22,7 @@ import { UsageError, type CliIo } from './io'
 import { Lab } from '../core/lab/lab'
 import { execIp } from '../core/lab/netns'
 import { selfCommand } from './lab'
+import { type Forwarder, listenSocketToTcp } from '../core/lab/ui-bridge'
 
 export interface ServeOptions {
   dataDir: string
@@ -38,6 +39,8 @@ export interface ServeOptions {
   resetStore?: boolean
   /** This serve is a virtual rack's (started by `rackboot lab up`): its lab state is in the data dir. */
   lab?: boolean
+  /** Also accept UI/API connections on this Unix socket (the lab's host bridge reaches the serve through it). */
+  uiSocket?: string
 }
 
 /** The file through which other `rackboot` commands reach a running serve on the same data dir. */
@@ -99,6 +102,7 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
   // The rescue image nodes boot when they have none: imported once per data dir, in the background.
   const defaultImage = importDefaultImageInBackground(core)
   let api: ApiServer | null = null
+  let uiSocket: Forwarder | null = null
   try {
     if (Object.keys(patch).length > 0) await core.repo.updateSettings(patch)
     const stack = await core.startStack({
@@ -121,6 +125,9 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
       staticRoot,
       logger,
     })
+    uiSocket = options.uiSocket
+      ? await listenSocketToTcp(options.uiSocket, options.uiHost, Number(new URL(api.origin).port))
+      : null
     const handle = join(options.dataDir, API_HANDLE_FILE)
     await writeFile(handle, JSON.stringify({ url: api.origin, token: api.token, pid: process.pid }), {
       mode: 0o600,
@@ -136,11 +143,13 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
       pid: process.pid,
     }
     const apiServer = api
+    const socketForwarder = uiSocket
     let closing: Promise<void> | null = null
     return {
       ready,
       close: () =>
         (closing ??= (async () => {
+          await socketForwarder?.close()
           await apiServer.close()
           await rm(handle, { force: true })
           await defaultImage.stop()
@@ -148,6 +157,7 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
         })()),
     }
   } catch (e) {
+    await uiSocket?.close()
     await api?.close()
     await defaultImage.stop()
     await core.close()
