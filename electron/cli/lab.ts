@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
 import { Lab, type LabNodeStatus, type SlotOverride, parseSlotOverride } from '../core/lab/lab'
-import { RA_SENDER_READY } from '../core/lab/lab'
+import { RA_SENDER_READY, UI_BRIDGE_READY } from '../core/lab/lab'
+import { listenTcpToSocket } from '../core/lab/ui-bridge'
 import { execIp } from '../core/lab/netns'
 import { buildRouterAdvertisement, labIpv6Prefix, startRaSender } from '../core/lab/ra'
 import { FIRMWARES, NICS, readLabState } from '../core/lab/state'
@@ -35,7 +36,7 @@ const slotArg = (v: string): number | 'all' => {
 }
 
 /** How this very program is started again inside a namespace: the same node, loader flags and script. */
-function selfCommand(): string[] {
+export function selfCommand(): string[] {
   return [process.execPath, ...process.execArgv, resolve(process.argv[1] ?? 'bin/rackboot.js')]
 }
 
@@ -91,6 +92,10 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
     )
     .option('--no-serve', 'make the wire and nodes only (to run another boot stack there, e.g. a benchmark)')
     .option(
+      '--ui',
+      "make the serve's UI reachable from this machine's browser (127.0.0.1, same port; prints its URL)",
+    )
+    .option(
       '--slot <slot=kinds>',
       'one slot differs, e.g. 2=uefi,e1000 or 3=uefi,ipxe-rom (repeatable)',
       (v: string, prev: SlotOverride[]) => {
@@ -116,7 +121,9 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         serve: boolean
         rate?: number
         slot: SlotOverride[]
+        ui?: boolean
       }) => {
+        if (o.ui && !o.serve) throw new UsageError('--ui needs the serve (drop --no-serve)')
         const { state, ready } = await lab(o.dataDir).up({
           id: o.id,
           prefix: o.prefix,
@@ -131,6 +138,7 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
           serve: o.serve,
           rateMbit: o.rate,
           slotOverrides: o.slot,
+          ui: o.ui,
         })
         io.stdout(
           `lab ${state.prefix} up: ${state.serverNamespace} (${state.serverInterface} ${state.serverAddress}) <-> ${state.clientNamespace}, ${state.nodes.length} node(s)\n` +
@@ -143,8 +151,15 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
                   `  slot ${n.slot}  ${n.name}  ${n.mac}  ${n.firmware}${n.nic === 'e1000' ? '  e1000' : ''}${n.uefiChain === 'ipxe-rom' ? '  ipxe-rom' : ''}\n`,
               )
               .join('') +
-            `next: rackboot lab power-on all   (talk to its serve with: rackboot lab exec -- nodes list)\n`,
+            (typeof ready.ui === 'string' && state.ui
+              ? `UI (this machine's browser): ${ready.ui}\n`
+              : `next: rackboot lab power-on all   (talk to its serve with: rackboot lab exec -- nodes list)\n`),
         )
+        // For `npm start -- --lab` (build/start.mjs): one machine-readable line with the UI's address.
+        if (typeof ready.ui === 'string' && state.ui)
+          io.stdout(
+            `rackboot lab ready ${JSON.stringify({ ui: ready.ui, prefix: state.prefix, nodes: state.nodes.length })}\n`,
+          )
       },
     )
 
@@ -268,6 +283,40 @@ export function registerLabCommands(program: Command, ctx: LabCliContext): void 
         process.on('SIGINT', finish)
       })
       io.stdout(`rackboot ra-sender stopped after ${sender.sent()} RAs\n`)
+    })
+
+  cmd
+    .command('ui-bridge', { hidden: true })
+    .description(
+      "(started by `lab up --ui` on the host) forward 127.0.0.1:PORT to the lab serve's UI socket until stopped",
+    )
+    .requiredOption('--socket <path>', "the lab serve's UI socket")
+    .requiredOption(
+      '--port <n>',
+      'the UI port (the same as the serve inside the namespace)',
+      intArg('--port', 1, 65535),
+    )
+    .option(
+      '--max-seconds <s>',
+      'stop after this long at the latest',
+      intArg('--max-seconds', 1, 7 * 86400),
+      7 * 86400,
+    )
+    .action(async (o: { socket: string; port: number; maxSeconds: number }) => {
+      const bridge = await listenTcpToSocket('127.0.0.1', o.port, resolve(o.socket))
+      io.stdout(`${UI_BRIDGE_READY} on ${bridge.listening}\n`)
+      await new Promise<void>((done) => {
+        const finish = () => {
+          process.off('SIGTERM', finish)
+          process.off('SIGINT', finish)
+          clearTimeout(limit)
+          void bridge.close().then(done)
+        }
+        const limit = setTimeout(finish, o.maxSeconds * 1000)
+        process.on('SIGTERM', finish)
+        process.on('SIGINT', finish)
+      })
+      io.stdout('rackboot ui-bridge stopped\n')
     })
 
   cmd

@@ -71,6 +71,18 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
       '--reset-store',
       'when the store cannot be read and no good backup exists: move it aside and start empty (nothing is deleted)',
     )
+    .addOption(
+      new Option(
+        '--ui-socket <path>',
+        'also accept UI/API connections on this Unix socket (set by `rackboot lab up --ui`)',
+      ).hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--lab',
+        "this serve is a virtual rack's (set by `rackboot lab up`): lab/* channels answer",
+      ).hideHelp(),
+    )
     .action(async (o: Record<string, unknown>) => {
       exitCode = await runServe(
         {
@@ -86,6 +98,8 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
           files: o.files ? resolve(String(o.files)) : undefined,
           force: Boolean(o.force),
           resetStore: Boolean(o.resetStore),
+          lab: Boolean(o.lab),
+          uiSocket: o.uiSocket ? resolve(String(o.uiSocket)) : undefined,
         },
         io,
         logger,

@@ -19,6 +19,10 @@ import { ipToInt } from '../core/util/ipv4'
 import { RackbootError, errorMessage } from '../core/util/result'
 import type { Logger } from '../core/util/logger'
 import { UsageError, type CliIo } from './io'
+import { Lab } from '../core/lab/lab'
+import { execIp } from '../core/lab/netns'
+import { selfCommand } from './lab'
+import { type Forwarder, listenSocketToTcp } from '../core/lab/ui-bridge'
 
 export interface ServeOptions {
   dataDir: string
@@ -33,6 +37,10 @@ export interface ServeOptions {
   files?: string
   force?: boolean
   resetStore?: boolean
+  /** This serve is a virtual rack's (started by `rackboot lab up`): its lab state is in the data dir. */
+  lab?: boolean
+  /** Also accept UI/API connections on this Unix socket (the lab's host bridge reaches the serve through it). */
+  uiSocket?: string
 }
 
 /** The file through which other `rackboot` commands reach a running serve on the same data dir. */
@@ -89,10 +97,12 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
     resetStore: options.resetStore,
     logger,
     headless: true,
+    lab: options.lab ? await labOf(options.dataDir, logger) : undefined,
   })
   // The rescue image nodes boot when they have none: imported once per data dir, in the background.
   const defaultImage = importDefaultImageInBackground(core)
   let api: ApiServer | null = null
+  let uiSocket: Forwarder | null = null
   try {
     if (Object.keys(patch).length > 0) await core.repo.updateSettings(patch)
     const stack = await core.startStack({
@@ -115,6 +125,9 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
       staticRoot,
       logger,
     })
+    uiSocket = options.uiSocket
+      ? await listenSocketToTcp(options.uiSocket, options.uiHost, Number(new URL(api.origin).port))
+      : null
     const handle = join(options.dataDir, API_HANDLE_FILE)
     await writeFile(handle, JSON.stringify({ url: api.origin, token: api.token, pid: process.pid }), {
       mode: 0o600,
@@ -130,11 +143,13 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
       pid: process.pid,
     }
     const apiServer = api
+    const socketForwarder = uiSocket
     let closing: Promise<void> | null = null
     return {
       ready,
       close: () =>
         (closing ??= (async () => {
+          await socketForwarder?.close()
           await apiServer.close()
           await rm(handle, { force: true })
           await defaultImage.stop()
@@ -142,6 +157,7 @@ export async function startServe(options: ServeOptions, logger: Logger): Promise
         })()),
     }
   } catch (e) {
+    await uiSocket?.close()
     await api?.close()
     await defaultImage.stop()
     await core.close()
@@ -171,6 +187,18 @@ export async function runServe(options: ServeOptions, io: CliIo, logger: Logger)
     process.on('SIGINT', onInt)
     process.on('SIGTERM', onTerm)
   })
+}
+
+/** The lab whose state is in `dataDir`, for `serve --lab`; refuses when there is none. */
+async function labOf(dataDir: string, logger: Logger): Promise<Lab> {
+  const lab = new Lab({ dataDir, ip: execIp(), selfCommand: selfCommand(), logger })
+  if (!(await lab.state()))
+    throw new RackbootError(
+      `serve --lab: no lab on ${dataDir}`,
+      'lab-none',
+      'the lab starts its own serve: `rackboot lab up`',
+    )
+  return lab
 }
 
 function isLoopback(host: string): boolean {

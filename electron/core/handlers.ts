@@ -14,6 +14,7 @@ import type { OtherDhcpServer } from './boot/events'
 import type { BootView } from './boot/timeline/model'
 import { createImagesHandlers, type ImagesHandlerDeps } from './images/contract-handlers'
 import { RackbootError } from './util/result'
+import { createLabHandlers } from './lab/contract-handlers'
 
 export interface HandlerDeps {
   repo: InventoryRepo
@@ -31,6 +32,8 @@ export interface HandlerDeps {
   images?: ImagesHandlerDeps
   /** Boot timelines kept on disk; absent = nodes/timeline answers no boots. */
   timelines?: { list(mac: string, limit: number): Promise<BootView[]> }
+  /** The virtual rack's lab/* handlers when this core is a lab's serve; absent = 'not a virtual rack'. */
+  lab?: Pick<Handlers, 'lab/status' | 'lab/power'>
 }
 
 export function createHandlers(deps: HandlerDeps): Handlers {
@@ -100,5 +103,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'plan/apply': async (req) => repo.applyPlan(req),
     'nodes/set-boot': async (req) => repo.setBoot(req),
     'nodes/set-bmc': async (req) => repo.setBmc(req.name, req.bmc),
+    ...(deps.lab ?? createLabHandlers(null).handlers),
   }
 }

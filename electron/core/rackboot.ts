@@ -18,12 +18,15 @@ import { OverlayCache } from './images/overlays/cache'
 import { OverlayPrebuilder } from './images/overlays/prebuild'
 import { TimelineRecorder } from './boot/timeline/recorder'
 import { join } from 'node:path'
+import { type LabHandlers, type LabControl, createLabHandlers } from './lab/contract-handlers'
 
 export interface RackbootOptions {
   dataDir: string
   logger?: Logger
   resetStore?: boolean
   headless?: boolean
+  /** This core serves a virtual rack (`rackboot lab up` starts its serve so): lab/status and lab/power answer. */
+  lab?: LabControl
 }
 
 export interface StackOptions {
@@ -47,6 +50,7 @@ export class Rackboot {
   /** Builds each node's overlays when its inputs change, so a first boot finds them ready. */
   readonly overlayPrebuild: OverlayPrebuilder
   private readonly disposers: Array<() => void> = []
+  private readonly lab: LabHandlers
   private closed = false
 
   private constructor(
@@ -54,7 +58,9 @@ export class Rackboot {
     readonly repo: InventoryRepo,
     readonly logger: Logger,
     headless: boolean,
+    lab?: LabControl,
   ) {
+    this.lab = createLabHandlers(lab ? { lab, logger } : null)
     this.images = new ImageStore({ root: join(store.dataDir, 'images'), logger })
     this.timelines = new TimelineRecorder({ dir: join(store.dataDir, 'timelines'), logger })
     this.disposers.push(this.bus.on('boot/event', (e) => this.timelines.record(e)))
@@ -118,6 +124,7 @@ export class Rackboot {
         onProgress: (p) => this.bus.emit('images/progress', p),
       },
       timelines: this.timelines,
+      lab: this.lab.handlers,
     })
     this.disposers.push(
       store.onChange((db) => {
@@ -131,7 +138,7 @@ export class Rackboot {
   static async open(options: RackbootOptions): Promise<Rackboot> {
     const logger = options.logger ?? silentLogger
     const store = await Store.open({ dataDir: options.dataDir, resetStore: options.resetStore, logger })
-    const core = new Rackboot(store, new InventoryRepo(store), logger, options.headless ?? true)
+    const core = new Rackboot(store, new InventoryRepo(store), logger, options.headless ?? true, options.lab)
     // Leftovers of an import killed mid-way (temp dirs) go; a finished image is never touched.
     const swept = await core.images.sweep().catch(() => 0)
     if (swept > 0) logger.warn(`removed ${swept} unfinished image import(s) left by a crash`)
@@ -157,6 +164,7 @@ export class Rackboot {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await this.lab.stop()
     await this.supervisor.stop()
     for (const d of this.disposers.splice(0)) d()
     await this.overlayPrebuild.stop()

@@ -234,6 +234,47 @@ const timelineRequest = z
   .strict()
   .refine((r) => (r.node === undefined) !== (r.mac === undefined), 'give node or mac, not both')
 
+/**
+ * One slot of the virtual rack (a QEMU node of `rackboot lab`), as `lab/status` and `lab status --json` show it.
+ * Defined here so the renderer can import it without Node; core/lab/contract-handlers.ts builds it.
+ */
+export interface LabNodeView {
+  slot: number
+  name: string
+  mac: string
+  firmware: 'bios' | 'uefi'
+  running: boolean
+  /** Coarse stage read from the serial console (firmware, pxe, ipxe, ipxe-script, kernel, …). */
+  stage: string
+  /** The boot timeline's stage (server events plus console markers) and its state; null stage = none yet. */
+  bootStage: string | null
+  bootState: string
+  problem: string | null
+  lastLine: string
+}
+
+/** The virtual rack this core serves (`lab/status`). */
+export interface LabStatusView {
+  prefix: string
+  subnet: string
+  /** The lab's server-side interface: the one this core boots nodes on. */
+  interface: string
+  serverAddress: string
+  serveRunning: boolean
+  nodes: LabNodeView[]
+  /** Slots of an `all` power-on still waiting for their turn (interval), in rack order. */
+  pending: number[]
+}
+
+const labPowerRequest = z
+  .object({
+    slot: z.union([z.number().int().min(1).max(255), z.literal('all')]),
+    on: z.boolean(),
+    /** Power-on of 'all': seconds between nodes, in rack order; the rest continues after the answer. */
+    intervalS: z.number().int().min(0).max(3600).default(0),
+  })
+  .strict()
+
 export const channels = {
   'app/status': channel<typeof empty, AppStatus>(empty),
   /** Desktop app: asks the OS once and hands the data dir to the elevated boot stack (headless: unavailable). */
@@ -283,6 +324,10 @@ export const channels = {
   'nodes/timeline': channel<typeof timelineRequest, BootView[]>(timelineRequest),
   /** Sets or clears one node's BMC address and user; refuses an address another node or the gateway holds. */
   'nodes/set-bmc': channel<typeof nodesSetBmcRequest, Node>(nodesSetBmcRequest),
+  /** The virtual rack this core serves (only a `rackboot lab` serve; elsewhere 'not a virtual rack'). */
+  'lab/status': channel<typeof empty, LabStatusView>(empty),
+  /** Powers a slot or all on/off; `slots`: changed now, `pending`: an interval power-on still to come. */
+  'lab/power': channel<typeof labPowerRequest, { slots: number[]; pending: number[] }>(labPowerRequest),
 } as const
 
 /** What `app/elevate` did, with one sentence for the user. */

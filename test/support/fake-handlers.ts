@@ -2,6 +2,7 @@
 import type { AppStatus, Handlers } from '../../electron/ipc/contract'
 import { nodeSchema, settingsSchema } from '../../electron/core/inventory/schema'
 import type { CaptureStatus } from '../../electron/core/boot/events'
+import { createLabHandlers } from '../../electron/core/lab/contract-handlers'
 
 const idle: CaptureStatus = { active: false, ambiguity: null, last: null, next: null, waiting: [] }
 
@@ -38,8 +39,12 @@ export const idleCaptureHandlers: Pick<
   | 'nodes/set-bmc'
   | 'images/import'
   | 'images/remove'
+  | 'lab/status'
+  | 'lab/power'
 > = {
   ...idleInteropHandlers,
+  // Not a virtual rack: both lab channels refuse, as a plain serve's do.
+  ...createLabHandlers(null).handlers,
   'images/import': async () => {
     throw new Error('images/import is not part of this test')
   },

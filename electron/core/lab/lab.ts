@@ -20,9 +20,11 @@ import {
   processAlive,
   processMatches,
   qemuArgs,
+  spawnDetached,
   spawnInNamespace,
   stopProcess,
 } from './qemu'
+import { freePort } from './ui-bridge'
 import {
   type Firmware,
   type LabNode,
@@ -74,6 +76,11 @@ export interface LabUpOptions {
   serveTimeoutS?: number
   /** Setting `ipxeRomChain` for the lab's serve: `own-ipxe` chains BIOS iPXE ROMs through TFTP undionly.kpxe. */
   ipxeRomChain?: IpxeRomChain
+  /**
+   * Make the serve's UI reachable from the host: the serve also listens on `<lab dir>/ui.sock` and a bridge
+   * process on the host's 127.0.0.1 forwards the same port to it (ui-bridge.ts). Needs `serve`.
+   */
+  ui?: boolean
 }
 
 export interface LabNodeStatus {
@@ -118,6 +125,8 @@ export function parseSlotOverride(text: string): SlotOverride | string {
 }
 
 const MAX_NODES = 60
+/** The line `rackboot lab ui-bridge` prints once it listens. */
+export const UI_BRIDGE_READY = 'rackboot ui-bridge ready'
 /** The line `rackboot lab ra-sender` prints once its socket is open. */
 export const RA_SENDER_READY = 'rackboot ra-sender ready'
 
@@ -211,6 +220,9 @@ export class Lab {
       processes: [],
       serveLog: join(labDir(this.o.dataDir), 'serve.log'),
       createdAt: new Date().toISOString(),
+      ...(u.ui && u.serve !== false
+        ? { ui: { port: await freePort(), socket: join(labDir(this.o.dataDir), 'ui.sock') } }
+        : {}),
     }
     const save = () => writeLabState(this.o.dataDir, state)
     await save()
@@ -259,6 +271,7 @@ export class Lab {
       const ready =
         u.serve === false ? {} : await this.startServe(state, net.pool, u.serveTimeoutS ?? 60, settings)
       if (u.ra !== false) await this.startRaSender(state)
+      if (state.ui) await this.startUiBridge(state, state.ui)
       return { state, ready }
     } catch (e) {
       this.o.logger.warn(
@@ -279,6 +292,10 @@ export class Lab {
     if (!cmd) throw new RackbootError('lab: no command to start serve with', 'lab-serve')
     const args = [...pre, 'serve', '--interface', state.serverInterface, '--dhcp-mode', 'server']
     args.push('--data-dir', this.o.dataDir, '--pool', pool)
+    // --lab: this serve answers lab/status and lab/power for the UI (the state is in the same data dir).
+    args.push('--lab')
+    // The same port inside as the bridge holds on the host (ui-bridge.ts), and the socket between them.
+    if (state.ui) args.push('--ui-port', String(state.ui.port), '--ui-socket', state.ui.socket)
     if (settings) {
       // serve stores a --config patch, so a later `restartServe` keeps it without passing it again.
       const file = join(labDir(this.o.dataDir), 'serve-settings.json')
@@ -334,6 +351,28 @@ export class Lab {
       await this.sleep(200)
     }
     throw new RackbootError(`lab: the RA sender did not start in 20 s; see ${log}`, 'lab-ra')
+  }
+
+  private async startUiBridge(state: LabState, ui: { port: number; socket: string }): Promise<void> {
+    const log = join(labDir(this.o.dataDir), 'ui-bridge.log')
+    await writeFile(log, '', { mode: 0o600 })
+    const [cmd, ...pre] = this.o.selfCommand
+    const args = [...pre, 'lab', 'ui-bridge', '--socket', ui.socket, '--port', String(ui.port)]
+    // In this (the host's) namespace: that is the point of it.
+    const child = spawnDetached(cmd!, args, log)
+    state.processes.push({ role: 'ui-bridge', pid: child.pid, marker: `lab ui-bridge --socket ${ui.socket}` })
+    await writeLabState(this.o.dataDir, state)
+    for (let i = 0; i < 100; i++) {
+      const text = await readTail(log, 64 * 1024)
+      if (text.includes(UI_BRIDGE_READY)) return
+      if (!(await processAlive(child.pid)))
+        throw new RackbootError(
+          `lab: the UI bridge exited (${child.exit() ?? 'gone'}): ${text.slice(-2000)}`,
+          'lab-ui',
+        )
+      await this.sleep(200)
+    }
+    throw new RackbootError(`lab: the UI bridge did not start in 20 s; see ${log}`, 'lab-ui')
   }
 
   /**
@@ -433,10 +472,12 @@ export class Lab {
   async down(): Promise<{ removed: boolean; problems: string[] }> {
     const state = await this.state()
     if (!state) return { removed: false, problems: [] }
-    const order: LabProcess['role'][] = ['qemu', 'ra', 'serve']
+    const order: LabProcess['role'][] = ['qemu', 'ui-bridge', 'ra', 'serve']
     for (const role of order)
       for (const p of state.processes.filter((q) => q.role === role)) await stopProcess(p.pid, p.marker)
     const problems = await removeNamespaces(this.o.ip, state.namespaces)
+    // The serve removes its UI socket when it stops; a crashed one leaves it.
+    if (state.ui) await rm(state.ui.socket, { force: true })
     for (const p of state.processes)
       if (await processMatches(p.pid, p.marker)) problems.push(`${p.role} PID ${p.pid} is still running`)
     if (problems.length === 0) await rm(labStateFile(this.o.dataDir), { force: true })

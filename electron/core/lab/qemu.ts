@@ -44,9 +44,14 @@ export interface Spawned {
 }
 
 export function spawnInNamespace(namespace: string, cmd: string, args: string[], logFile: string): Spawned {
+  return spawnDetached('ip', ['netns', 'exec', namespace, cmd, ...args], logFile)
+}
+
+/** Starts `cmd args` detached in this namespace (the lab's UI bridge on the host), output to `logFile`. */
+export function spawnDetached(cmd: string, args: string[], logFile: string): Spawned {
   const fd = openSync(logFile, 'a', 0o600)
   try {
-    const child = spawn('ip', ['netns', 'exec', namespace, cmd, ...args], {
+    const child = spawn(cmd, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
     })
@@ -54,7 +59,7 @@ export function spawnInNamespace(namespace: string, cmd: string, args: string[],
     child.once('exit', (code, signal) => (ended = signal ? `killed by ${signal}` : `exit code ${code}`))
     child.once('error', (e) => (ended = `could not start: ${e.message}`))
     child.unref()
-    if (child.pid === undefined) throw new Error(`could not start '${cmd}' in ${namespace}`)
+    if (child.pid === undefined) throw new Error(`could not start '${args.join(' ')}'`)
     return { pid: child.pid, exit: () => ended }
   } finally {
     closeSync(fd)

@@ -33,7 +33,7 @@ export type LabNode = z.infer<typeof nodeSchema>
 
 /** A process the lab started; `marker` must appear in /proc/<pid>/cmdline before we signal it (PID reuse). */
 const processSchema = z.object({
-  role: z.enum(['serve', 'qemu', 'ra']),
+  role: z.enum(['serve', 'qemu', 'ra', 'ui-bridge']),
   pid: z.number().int().positive(),
   marker: z.string().min(1),
   slot: z.number().int().optional(),
@@ -58,6 +58,11 @@ export const labStateSchema = z.object({
   processes: z.array(processSchema),
   serveLog: z.string(),
   createdAt: z.string(),
+  /**
+   * `lab up --ui`: the serve's UI port (the same number inside the namespace and on the host's 127.0.0.1) and
+   * the Unix socket between them (ui-bridge.ts). Absent: the UI stays inside the namespace.
+   */
+  ui: z.object({ port: z.number().int().min(1).max(65535), socket: z.string() }).optional(),
 })
 export type LabState = z.infer<typeof labStateSchema>
 

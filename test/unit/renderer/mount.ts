@@ -5,8 +5,9 @@ import type { Component } from 'vue'
 import { clientKey } from '../../../renderer/src/stores/client'
 import type { FakeClient } from './fake-client'
 
-export async function mountWith(component: Component, client: FakeClient) {
+export async function mountWith(component: Component, client: FakeClient, props?: Record<string, unknown>) {
   const wrapper = mount(component, {
+    props,
     attachTo: document.body,
     global: { plugins: [createPinia()], provide: { [clientKey as symbol]: client } },
   })
