@@ -9,7 +9,16 @@ import { join } from 'node:path'
 import type { Logger } from '../../util/logger'
 import { errorMessage } from '../../util/result'
 import type { BootEvent } from '../events'
-import { type BootRecord, type BootView, applyEvent, macKey, newBoot, startsNewBoot, viewOf } from './model'
+import {
+  type BootRecord,
+  type BootView,
+  applyEvent,
+  macKey,
+  newBoot,
+  startsNewBoot,
+  startsTimeline,
+  viewOf,
+} from './model'
 
 export interface TimelineRecorderOptions {
   dir: string
@@ -81,7 +90,9 @@ export class TimelineRecorder {
   }
 
   private async apply(mac: string, e: BootEvent): Promise<void> {
-    let entry = this.current.get(mac) ?? (await this.resume(mac))
+    let entry = this.current.get(mac)
+    if (!entry && !startsTimeline(e)) return
+    entry ??= await this.resume(mac)
     if (!entry || startsNewBoot(entry.record, e, this.o.gapMs ?? 15 * 60_000)) {
       entry = { record: newBoot(mac, e.time), savedAt: 0 }
       await this.prune(mac)
