@@ -5,6 +5,7 @@
  *
  *   sudo npx tsx bench/dhcp.ts [--rates 1000,2000,4000,8000,16000] [--seconds 10] [--repeat 2] [--warmup 2]
  *                              [--servers rackboot,kea,dnsmasq] [--server-cpu 0] [--load-cpu 1] [--cpu-prof DIR]
+ *                              [--prefix rbds-b]
  *
  * Prints, per rate and server: completed 4-way exchanges per second (ACKs ÷ test period, computed here:
  * perfdhcp's own "Rate:" includes its final wait), drops, mean latency, Rackboot's ratio to the faster peer,
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     /** Writes a V8 CPU profile of each Rackboot server process into this directory. */
     'cpu-prof': { type: 'string' },
+    /** Network namespace name prefix (two runs at once need different ones). */
+    prefix: { type: 'string', default: 'rbds-b' },
   },
 })
 const REPEAT = Math.max(1, Number(values.repeat))
@@ -328,7 +331,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, ['build/build-node.mjs'], { stdio: 'inherit' })
   const root = mkdtempSync(join(tmpdir(), 'rbds-bench-'))
   const net = createNetnsPair({
-    prefix: 'rbds-b',
+    prefix: values.prefix,
     serverAddress: `${SERVER_IP}/16`,
     clientAddresses: [`${RELAY_IP}/16`],
   })
