@@ -280,10 +280,12 @@ function encodeCommon(p: DhcpPacket, opts: EncodeOptions): Uint8Array | undefine
     return undefined
   const limit = sizeLimit(opts)
   let size = OPTIONS_AT + 1
+  const sizes: number[] = []
   for (const spec of ENCODE_ORDER) {
     const n = spec.sizeFrom(o)
     if (n > 255) return undefined
     if (n > 0) size += 2 + n
+    sizes.push(n)
   }
   if (size > limit) return undefined
 
@@ -294,9 +296,10 @@ function encodeCommon(p: DhcpPacket, opts: EncodeOptions): Uint8Array | undefine
   writeLatin1(out, SNAME_AT, p.sname)
   writeLatin1(out, FILE_AT, p.file)
   let at = OPTIONS_AT
-  for (const spec of ENCODE_ORDER) {
-    const n = spec.sizeFrom(o)
+  for (let i = 0; i < ENCODE_ORDER.length; i++) {
+    const n = sizes[i]!
     if (n === 0) continue
+    const spec = ENCODE_ORDER[i]!
     out[at] = spec.code
     out[at + 1] = n
     spec.writeFrom(o, out, at + 2)
