@@ -5,6 +5,7 @@
  *
  *   sudo npx tsx bench/dhcp.ts [--rates 1000,2000,4000,8000,16000] [--seconds 10] [--repeat 2] [--warmup 2]
  *                              [--servers rackboot,kea,dnsmasq] [--server-cpu 0] [--load-cpu 1] [--cpu-prof DIR]
+ *                              [--prefix rbds-b]
  *
  * Prints, per rate and server: completed 4-way exchanges per second (ACKs ÷ test period, computed here:
  * perfdhcp's own "Rate:" includes its final wait), drops, mean latency, Rackboot's ratio to the faster peer,
@@ -13,7 +14,7 @@
  * Not a test: numbers depend on the machine and on everything else running on it.
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     /** Writes a V8 CPU profile of each Rackboot server process into this directory. */
     'cpu-prof': { type: 'string' },
+    /** Network namespace name prefix (two runs at once need different ones). */
+    prefix: { type: 'string', default: 'rbds-b' },
   },
 })
 const REPEAT = Math.max(1, Number(values.repeat))
@@ -102,6 +105,46 @@ function rackbootReady(child: ChildProcess): Promise<void> {
     })
     child.once('exit', (code) => reject(new Error(`rackboot exited with ${code} before ready`)))
   })
+}
+
+/**
+ * A data dir in which `serve` has already imported its default image. A fresh data dir imports it in the
+ * background (an OCI archive unpacked and gzipped, tens of seconds of CPU): every cell used to pay for that
+ * during its measurement, on the server's core. Kea has nothing alike, so each Rackboot cell starts from a
+ * copy of this dir instead (leases and timelines removed).
+ */
+async function rackbootTemplate(net: NetnsPair, root: string): Promise<string> {
+  const dir = mkdtempSync(join(root, 'rackboot-template-'))
+  const child = startServer(net, 'rackboot', dir)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let text = ''
+      const timer = setTimeout(
+        () => reject(new Error('rackboot: default image not imported within 300 s')),
+        300_000,
+      )
+      const look = (d: Buffer) => {
+        text += d.toString()
+        if (/default image '[^']+' (imported|not imported|not available)/.test(text)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+      child.stdout!.on('data', look)
+      child.stderr!.on('data', look)
+      child.once('exit', (code) =>
+        reject(new Error(`rackboot exited with ${code} while importing its default image`)),
+      )
+    })
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise<void>((resolve) =>
+      child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+    )
+  }
+  rmSync(join(dir, 'leases.jsonl'), { force: true })
+  rmSync(join(dir, 'timelines'), { recursive: true, force: true })
+  return dir
 }
 
 /** CPU time of a process so far (utime + stime of /proc/PID/stat, all threads), in ms. */
@@ -251,8 +294,15 @@ function parsePerfdhcp(text: string): Pick<Run, 'acks' | 'dropsDO' | 'dropsRA' |
   }
 }
 
-async function runOne(net: NetnsPair, name: ServerName, rate: number, root: string): Promise<Run> {
+async function runOne(
+  net: NetnsPair,
+  name: ServerName,
+  rate: number,
+  root: string,
+  template: string | null,
+): Promise<Run> {
   const dir = mkdtempSync(join(root, `${name}-${rate}-`))
+  if (name === 'rackboot' && template) cpSync(template, dir, { recursive: true })
   const server = startServer(net, name, dir)
   let serverErr = ''
   server.stderr?.on('data', (d: Buffer) => (serverErr += d.toString()))
@@ -328,7 +378,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, ['build/build-node.mjs'], { stdio: 'inherit' })
   const root = mkdtempSync(join(tmpdir(), 'rbds-bench-'))
   const net = createNetnsPair({
-    prefix: 'rbds-b',
+    prefix: values.prefix,
     serverAddress: `${SERVER_IP}/16`,
     clientAddresses: [`${RELAY_IP}/16`],
   })
@@ -342,11 +392,12 @@ async function main(): Promise<void> {
   })
   const runs: Run[] = []
   try {
+    const template = SERVERS.includes('rackboot') ? await rackbootTemplate(net, root) : null
     for (const rate of RATES)
       for (const s of SERVERS) {
-        let r = await runOne(net, s, rate, root)
+        let r = await runOne(net, s, rate, root, template)
         for (let i = 1; i < REPEAT; i++) {
-          const again = await runOne(net, s, rate, root)
+          const again = await runOne(net, s, rate, root, template)
           if (again.exchangesPerSecond > r.exchangesPerSecond) r = again
         }
         runs.push(r)

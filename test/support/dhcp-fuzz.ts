@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { OPTION_TABLE, type DhcpOptions, type DhcpPacket } from '../../electron/core/boot/dhcp'
 import { readPcapUdp } from './pcap'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/dhcp')
@@ -104,4 +105,124 @@ export function mutate(r: Rng, pool: readonly Uint8Array[]): Uint8Array {
       return out
     }
   }
+}
+
+const TEXT = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_./ \u00e9\u00ff'
+const CHARS = [...TEXT]
+const LABEL_CHARS = [...'abcdefghijk0123-']
+
+/** A packet with a random subset of every typed option, valid values, and a few raw options. */
+export function genPacket(r: Rng): DhcpPacket {
+  const ip = () => `${r.int(256)}.${r.int(256)}.${r.int(256)}.${r.int(256)}`
+  const ips = () => Array.from({ length: 1 + r.int(4) }, ip)
+  const str = (max: number, min = 1) =>
+    Array.from({ length: min + r.int(max - min + 1) }, () => r.pick(CHARS)).join('')
+  const bytes = (max: number, min = 0) =>
+    Uint8Array.from({ length: min + r.int(max - min + 1) }, () => r.int(256))
+  const label = () => Array.from({ length: 1 + r.int(12) }, () => r.pick(LABEL_CHARS)).join('')
+  const name = () => Array.from({ length: 1 + r.int(3) }, label).join('.')
+  const route = () => {
+    const width = r.int(33)
+    const octets = [0, 0, 0, 0].map((_, i) => (i < Math.ceil(width / 8) ? r.int(256) : 0))
+    return { destination: `${octets.join('.')}/${width}`, router: ip() }
+  }
+  const all: Required<Omit<DhcpOptions, 'raw'>> = {
+    subnetMask: ip(),
+    routers: ips(),
+    dnsServers: ips(),
+    hostName: str(40),
+    domainName: str(40),
+    broadcastAddress: ip(),
+    ntpServers: ips(),
+    vendorSpecific: bytes(300, 1),
+    requestedIp: ip(),
+    leaseTime: r.int(2 ** 32),
+    messageType: (1 + r.int(18)) as DhcpOptions['messageType'] & number,
+    serverId: ip(),
+    parameterRequestList: Array.from({ length: 1 + r.int(30) }, () => r.int(256)),
+    message: str(80),
+    maxMessageSize: r.int(65536),
+    renewalTime: r.int(2 ** 32),
+    rebindingTime: r.int(2 ** 32),
+    vendorClassId: str(60),
+    clientId: { type: r.int(256), data: bytes(20, 1) },
+    tftpServerName: str(40),
+    bootFileName: str(300),
+    userClass: Array.from({ length: 1 + r.int(3) }, () => str(20)),
+    relayAgentInfo: bytes(60, 1),
+    clientArch: Array.from({ length: 1 + r.int(3) }, () => r.int(65536)),
+    clientNdi: { type: r.int(256), major: r.int(256), minor: r.int(256) },
+    clientMachineId: { type: r.int(256), id: bytes(16) },
+    domainSearch: Array.from({ length: 1 + r.int(5) }, name),
+    classlessRoutes: Array.from({ length: 1 + r.int(4) }, route),
+    ipxe: Array.from({ length: 1 + r.int(6) }, () => ({ code: 1 + r.int(254), data: bytes(8) })),
+  }
+  const options: DhcpOptions = {}
+  for (const spec of OPTION_TABLE) if (r.int(2)) Object.assign(options, { [spec.key]: all[spec.key] })
+  const typed = new Set(OPTION_TABLE.map((s) => s.code))
+  const rawCodes = [...new Set(Array.from({ length: r.int(4) }, () => 1 + r.int(254)))]
+    .filter((c) => !typed.has(c) && c !== 52)
+    .sort((a, b) => a - b)
+  options.raw = rawCodes.map((code) => ({ code, data: bytes(300) }))
+  const hlen = r.int(17)
+  return {
+    op: 1 + r.int(2),
+    htype: r.int(256),
+    hlen,
+    hops: r.int(256),
+    xid: r.int(2 ** 32),
+    secs: r.int(65536),
+    flags: r.int(65536),
+    ciaddr: ip(),
+    yiaddr: ip(),
+    siaddr: ip(),
+    giaddr: ip(),
+    chaddr: bytes(hlen, hlen),
+    sname: r.int(2) ? str(63, 0) : '',
+    file: r.int(2) ? str(127, 0) : '',
+    options,
+  }
+}
+
+/**
+ * A packet with values no real caller sends (bad addresses, empty and oversized lists, negative, fractional
+ * and huge numbers, chars above U+00FF, raw codes 0/52/255 and raw duplicates of typed codes): the encoder
+ * is total, and its fast path must fall back to the same bytes as the reference on all of it.
+ */
+export function nonsensePacket(r: Rng): DhcpPacket {
+  const p = genPacket(r)
+  const o = p.options as Record<string, unknown>
+  const num = () => r.pick([-1, 0.5, NaN, 2 ** 40, -(2 ** 31), 65536, 256, Infinity])
+  const badIp = () => r.pick(['', 'x', '1.2.3', '256.0.0.1', '01.2.3.4', '1.2.3.4 ', '\u0100.1.1.1'])
+  for (const key of Object.keys(o)) {
+    if (key === 'raw' || r.int(3) !== 0) continue
+    const v = o[key]
+    if (typeof v === 'number') o[key] = num()
+    else if (typeof v === 'string')
+      o[key] = r.pick([badIp(), '', 'é\u0101\uffff', 'x'.repeat(256 + r.int(300))])
+    else if (Array.isArray(v)) o[key] = r.pick([[], v.concat(v, v, v, v, v, v, v, v, v, v, v)])
+  }
+  if (r.int(2)) p.ciaddr = badIp()
+  if (r.int(2)) p.file = r.pick(['x'.repeat(127), 'x'.repeat(128), 'y'.repeat(200), 'é\u0101'])
+  if (r.int(2)) p.sname = r.pick(['s'.repeat(63), 's'.repeat(64), 'z'.repeat(90)])
+  if (r.int(2)) p.xid = num()
+  if (r.int(2)) p.hlen = r.pick([0, 16, 17, 255, -1])
+  const typedCode = r.pick(OPTION_TABLE).code
+  p.options.raw = [
+    ...(p.options.raw ?? []),
+    ...r.pick([
+      [],
+      [{ code: 0, data: new Uint8Array(2) }],
+      [{ code: 52, data: Uint8Array.of(1) }],
+      [{ code: 255, data: new Uint8Array(1) }],
+      [{ code: typedCode, data: Uint8Array.of(9) }],
+      [
+        { code: 224, data: new Uint8Array(0) },
+        { code: 224, data: new Uint8Array(3) },
+      ],
+      [{ code: 250, data: new Uint8Array(600) }],
+    ]),
+  ]
+  if (r.int(4) === 0) delete p.options.raw
+  return p
 }

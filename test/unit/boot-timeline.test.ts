@@ -140,6 +140,21 @@ describe('boot timeline recorder', () => {
     expect(boots[0]!.milestones.map((m) => m.milestone)).toContain('kernel')
   })
 
+  it("a plain DHCP client that is no node starts no timeline; a node's plain DHCP and a PXE client do", async () => {
+    const { r, dir } = recorder(() => 10)
+    const phone = '02:00:00:00:00:99'
+    for (const step of ['discover', 'offer', 'request', 'ack'])
+      r.record(ev(1, 'dhcp', step, { mac: phone, node: null, clientType: 'plain DHCP', ip: '198.19.30.99' }))
+    r.record(ev(2, 'dhcp', 'discover', { clientType: 'plain DHCP' })) // MAC of node v1
+    r.record(ev(3, 'dhcp', 'discover', { mac: '02:00:00:00:00:98', node: null, clientType: 'BIOS PXE' }))
+    expect(await r.list(phone)).toEqual([])
+    expect(readdirSync(dir).sort()).toEqual(['02-00-00-00-00-98', '52-54-00-1e-00-01'])
+    // Once a MAC has a timeline (its PXE boot), its plain DHCP events continue it.
+    r.record(ev(4, 'dhcp', 'discover', { mac: '02:00:00:00:00:98', node: null, clientType: 'plain DHCP' }))
+    const [pxe] = await r.list('02:00:00:00:00:98')
+    expect(pxe!.events.map((e) => e.clientType)).toEqual(['BIOS PXE', 'plain DHCP'])
+  })
+
   it('keeps a bounded number of boots per machine', async () => {
     const d = mkdtempSync(join(tmpdir(), 'rb-timeline-'))
     dirs.push(d)

@@ -47,6 +47,11 @@ export function writeIp(out: Uint8Array, at: number, ip: string): void {
   out[at + 3] = n & 0xff
 }
 
+/** The dotted quad of a 32-bit value (util/ipv4 intToIp's output, without an array per call). */
+export function intToQuad(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+}
+
 export function isZeroIp(ip: string): boolean {
   return ip === '0.0.0.0' || !quadToInt(ip)
 }

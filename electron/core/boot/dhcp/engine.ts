@@ -3,7 +3,8 @@
  * leases changed in the book and made durable through the journal before any ACK is returned.
  * RFC 2131 §4.3 (server behaviour) and §4.4 (client states, as seen by the server); PXE spec 2.1 for proxyDHCP.
  */
-import { intToIp, ipToInt, prefixToNetmask, type Cidr } from '../../util/ipv4'
+import { prefixToNetmask, type Cidr } from '../../util/ipv4'
+import { intToQuad, quadToInt } from './bytes'
 import type { BootEvent, ClientType } from '../events'
 import { DhcpMessageType, messageTypeName, type DhcpOptions } from './options'
 import { BootOp, clientMac, PXE_PROXY_PORT, type DhcpPacket } from './packet'
@@ -61,12 +62,30 @@ const isPxeKind = (k: ClientKind) => k !== 'dhcp'
 export class DhcpEngine {
   private readonly serverInt: number
   private readonly bootContext: BootContext
+  /** Option 1 and 28 of every reply: fixed by the config. */
+  private readonly netmask: string
+  private readonly broadcast: string
+  /** The last event time as text: under load many events share a millisecond (toISOString is not free). */
+  private timeMs = Number.NaN
+  private timeText = ''
   /** Which MACs we chained into our iPXE (only used under `ipxeRomChain: 'own-ipxe'`). */
   private readonly chains = new ChainMemory()
 
   constructor(private readonly deps: EngineDeps) {
-    this.serverInt = ipToInt(deps.config.serverIp) ?? 0
+    this.serverInt = quadToInt(deps.config.serverIp) ?? 0
     this.bootContext = { ...deps.config.boot, serverIp: deps.config.serverIp }
+    const subnet = deps.config.subnet
+    this.netmask = prefixToNetmask(subnet.prefix)
+    this.broadcast = intToQuad((subnet.network | (~subnet.mask >>> 0)) >>> 0)
+  }
+
+  private time(): string {
+    const ms = this.deps.now()
+    if (ms !== this.timeMs) {
+      this.timeMs = ms
+      this.timeText = new Date(ms).toISOString()
+    }
+    return this.timeText
   }
 
   async handle(
@@ -90,7 +109,7 @@ export class DhcpEngine {
     // The node is looked up per event: capture may assign one between the DISCOVER and the OFFER events.
     const event = (step: string, extra: Partial<BootEvent> = {}) =>
       this.deps.emit({
-        time: new Date(this.deps.now()).toISOString(),
+        time: this.time(),
         mac,
         node: this.deps.nodeName(mac),
         stage: 'dhcp',
@@ -131,15 +150,16 @@ export class DhcpEngine {
     if (isPxeKind(boot.client.kind) && this.deps.onPxeDiscover)
       await this.deps.onPxeDiscover(mac, boot.client.kind, boot.client.uuid)
     const now = this.deps.now()
-    const requested = request.options.requestedIp ? ipToInt(request.options.requestedIp) : null
+    const requested = request.options.requestedIp ? quadToInt(request.options.requestedIp) : null
     const ip = this.deps.book.choose(mac, requested, now)
     if (ip === null) {
       event('no-offer', { detail: 'no free address: pool exhausted or reserved address in use' })
       return ignored(`no address for ${mac}: pool exhausted or its reserved address is held by another MAC`)
     }
     this.deps.book.offer(mac, ip, now, this.deps.config.offerHoldMs)
-    const reply = this.reply(request, 'offer', DhcpMessageType.Offer, intToIp(ip), boot, mac)
-    event('offer', { ip: intToIp(ip), detail: boot.action === 'boot' ? boot.file : undefined })
+    const yiaddr = intToQuad(ip)
+    const reply = this.reply(request, 'offer', DhcpMessageType.Offer, yiaddr, boot, mac)
+    event('offer', { ip: yiaddr, detail: boot.action === 'boot' ? boot.file : undefined })
     return replies(reply)
   }
 
@@ -168,7 +188,7 @@ export class DhcpEngine {
       wanted = ciaddr // RENEWING (unicast) or REBINDING (broadcast)
     } else return ignored('REQUEST without server id, requested address or ciaddr')
 
-    const ip = wanted === null ? null : ipToInt(wanted)
+    const ip = wanted === null ? null : quadToInt(wanted)
     if (ip === null) return this.nak(request, 'no valid requested address', event)
     if (!this.inSubnet(ip)) {
       // Authoritative only for our subnet (RFC 2131 §4.3.2 INIT-REBOOT): a client from elsewhere gets a NAK
@@ -183,7 +203,7 @@ export class DhcpEngine {
     if (o.serverId === undefined && known?.state === 'bound' && known.ip !== ip) {
       // INIT-REBOOT/RENEWING/REBINDING for an address other than the one we bound: the client's
       // notion is wrong (moved, or our lease changed), so NAK and let it restart in INIT (§4.3.2).
-      return this.nak(request, `${wanted} is not ${mac}'s address (it has ${intToIp(known.ip)})`, event)
+      return this.nak(request, `${wanted} is not ${mac}'s address (it has ${intToQuad(known.ip)})`, event)
     }
     if (
       o.serverId === undefined &&
@@ -204,7 +224,7 @@ export class DhcpEngine {
 
   private async decline(request: DhcpPacket, mac: string, event: EventFn): Promise<Outcome> {
     const requested = request.options.requestedIp
-    const ip = requested ? ipToInt(requested) : null
+    const ip = requested ? quadToInt(requested) : null
     if (request.options.serverId !== undefined && request.options.serverId !== this.deps.config.serverIp)
       return ignored('DECLINE for another server')
     if (ip === null) return ignored('DECLINE without a requested address (option 50)')
@@ -217,7 +237,7 @@ export class DhcpEngine {
   private async release(request: DhcpPacket, mac: string, event: EventFn): Promise<Outcome> {
     if (request.options.serverId !== undefined && request.options.serverId !== this.deps.config.serverIp)
       return ignored('RELEASE for another server')
-    const ip = ipToInt(request.ciaddr)
+    const ip = quadToInt(request.ciaddr)
     if (ip === null || ip === 0) return ignored('RELEASE without ciaddr')
     const freed = this.deps.book.release(mac, ip)
     if (freed) await this.deps.journal.record({ kind: 'released', mac, ip })
@@ -324,8 +344,8 @@ export class DhcpEngine {
       leaseTime: lease,
       renewalTime: Math.floor(lease / 2), // T1, RFC 2131 §4.4.5
       rebindingTime: Math.floor((lease * 7) / 8), // T2
-      subnetMask: prefixToNetmask(c.subnet.prefix),
-      broadcastAddress: intToIp((c.subnet.network | (~c.subnet.mask >>> 0)) >>> 0),
+      subnetMask: this.netmask,
+      broadcastAddress: this.broadcast,
     }
     if (c.gateway) options.routers = [c.gateway]
     if (c.dns.length > 0) options.dnsServers = c.dns
@@ -351,7 +371,7 @@ export class DhcpEngine {
    */
   private servesGiaddr(request: DhcpPacket): boolean {
     if (request.giaddr === '0.0.0.0') return true
-    const g = ipToInt(request.giaddr)
+    const g = quadToInt(request.giaddr)
     return g !== null && (g & this.deps.config.subnet.mask) >>> 0 === this.deps.config.subnet.network
   }
 

@@ -5,7 +5,7 @@
  * server can still log or echo them. Pad (0), end (255) and overload (52) are packet structure and live
  * in packet.ts, not here.
  */
-import { bytesToIp, bytesToText, ipToBytes, textToBytes } from './bytes'
+import { bytesToIp, ipToBytes, writeIp } from './bytes'
 import { decodeDomainList, encodeDomainList } from './domain-names'
 
 /** Option 53 values (RFC 2132 §9.6; 9 RFC 3203, 10–13 RFC 4388, 14–17 RFC 6926, 18 RFC 7724). */
@@ -139,94 +139,185 @@ export interface DhcpOptions {
   raw?: RawOption[]
 }
 
-/** How one option's bytes map to a typed value. `decode` returns undefined when the bytes don't fit. */
+/**
+ * How one option's bytes map to a typed value. Decoding reads straight from the packet (no copy of the
+ * option first) and encoding writes straight into the reply: these run several times per packet under load.
+ */
 interface Layout<T> {
-  decode(data: Uint8Array): T | undefined
-  encode(value: T): Uint8Array
+  /** The value of the `len` bytes at `at` in `b`, or undefined when they don't fit the layout. */
+  decode(b: Uint8Array, at: number, len: number): T | undefined
+  /** How many bytes `write` puts down for `v` (0: nothing, the option is then left out). */
+  size(v: T): number
+  /** Writes `v` at `at`; `out` has room for size(v) bytes there. */
+  write(out: Uint8Array, at: number, v: T): void
+}
+
+/** A copy (a value must not alias the datagram's buffer, which the caller may reuse). */
+function copyOf(b: Uint8Array, at: number, len: number): Uint8Array {
+  const out = new Uint8Array(len)
+  for (let i = 0; i < len; i++) out[i] = b[at + i]!
+  return out
+}
+
+/** Latin-1 text of `len` bytes at `at` (one char per byte, lossless). */
+function latin1(b: Uint8Array, at: number, len: number): string {
+  let s = ''
+  for (let i = at; i < at + len; i++) s += String.fromCharCode(b[i]!)
+  return s
+}
+
+/** Latin-1: chars above U+00FF keep their low byte (callers send ASCII: names, URLs, vendor classes). */
+function writeLatin1(out: Uint8Array, at: number, s: string, max = s.length): void {
+  for (let i = 0; i < max; i++) out[at + i] = s.charCodeAt(i) & 0xff
+}
+
+/** For layouts too involved to write twice (sizes, then bytes) and rare on the hot path: via a byte copy. */
+function viaBytes<T>(decode: (d: Uint8Array) => T | undefined, encode: (v: T) => Uint8Array): Layout<T> {
+  return {
+    decode: (b, at, len) => decode(b.subarray(at, at + len)),
+    size: (v) => encode(v).length,
+    write: (out, at, v) => out.set(encode(v), at),
+  }
 }
 
 const ip: Layout<string> = {
-  decode: (d) => (d.length === 4 ? bytesToIp(d, 0) : undefined),
-  encode: (v) => ipToBytes(v),
+  decode: (b, at, len) => (len === 4 ? bytesToIp(b, at) : undefined),
+  size: () => 4,
+  write: (out, at, v) => writeIp(out, at, v),
 }
 const ipList: Layout<string[]> = {
-  decode: (d) => {
-    if (d.length === 0 || d.length % 4 !== 0) return undefined
+  decode: (b, at, len) => {
+    if (len === 0 || len % 4 !== 0) return undefined
     const out: string[] = []
-    for (let i = 0; i < d.length; i += 4) out.push(bytesToIp(d, i))
+    for (let i = at; i < at + len; i += 4) out.push(bytesToIp(b, i))
     return out
   },
-  encode: (v) => concat(v.map(ipToBytes)),
+  size: (v) => 4 * v.length,
+  write: (out, at, v) => {
+    for (let i = 0; i < v.length; i++) writeIp(out, at + 4 * i, v[i]!)
+  },
 }
 const u16: Layout<number> = {
-  decode: (d) => (d.length === 2 ? (d[0]! << 8) | d[1]! : undefined),
-  encode: (v) => Uint8Array.of((v >>> 8) & 0xff, v & 0xff),
+  decode: (b, at, len) => (len === 2 ? (b[at]! << 8) | b[at + 1]! : undefined),
+  size: () => 2,
+  write: (out, at, v) => {
+    out[at] = (v >>> 8) & 0xff
+    out[at + 1] = v & 0xff
+  },
 }
 const u32: Layout<number> = {
-  decode: (d) => (d.length === 4 ? ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0 : undefined),
-  encode: (v) => Uint8Array.of((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff),
+  decode: (b, at, len) =>
+    len === 4 ? ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0 : undefined,
+  size: () => 4,
+  write: (out, at, v) => {
+    out[at] = (v >>> 24) & 0xff
+    out[at + 1] = (v >>> 16) & 0xff
+    out[at + 2] = (v >>> 8) & 0xff
+    out[at + 3] = v & 0xff
+  },
 }
 const text: Layout<string> = {
-  decode: (d) => {
-    let end = d.length
-    while (end > 0 && d[end - 1] === 0) end--
-    return bytesToText(d.subarray(0, end))
+  decode: (b, at, len) => {
+    let end = len
+    while (end > 0 && b[at + end - 1] === 0) end--
+    return latin1(b, at, end)
   },
-  encode: (v) => textToBytes(v),
+  size: (v) => v.length,
+  write: (out, at, v) => writeLatin1(out, at, v),
 }
 const bytes: Layout<Uint8Array> = {
-  decode: (d) => new Uint8Array(d),
-  encode: (v) => new Uint8Array(v),
+  decode: copyOf,
+  size: (v) => v.length,
+  write: (out, at, v) => out.set(v, at),
 }
 const u8List: Layout<number[]> = {
-  decode: (d) => (d.length === 0 ? undefined : Array.from(d)),
-  encode: (v) => Uint8Array.from(v, (n) => n & 0xff),
-}
-const u16List: Layout<number[]> = {
-  decode: (d) => {
-    if (d.length === 0 || d.length % 2 !== 0) return undefined
+  decode: (b, at, len) => {
+    if (len === 0) return undefined
     const out: number[] = []
-    for (let i = 0; i < d.length; i += 2) out.push((d[i]! << 8) | d[i + 1]!)
+    for (let i = at; i < at + len; i++) out.push(b[i]!)
     return out
   },
-  encode: (v) => concat(v.map((n) => u16.encode(n))),
+  size: (v) => v.length,
+  write: (out, at, v) => {
+    for (let i = 0; i < v.length; i++) out[at + i] = v[i]! & 0xff
+  },
+}
+const u16List: Layout<number[]> = {
+  decode: (b, at, len) => {
+    if (len === 0 || len % 2 !== 0) return undefined
+    const out: number[] = []
+    for (let i = at; i < at + len; i += 2) out.push((b[i]! << 8) | b[i + 1]!)
+    return out
+  },
+  size: (v) => 2 * v.length,
+  write: (out, at, v) => {
+    for (let i = 0; i < v.length; i++) u16.write(out, at + 2 * i, v[i]!)
+  },
 }
 const messageType: Layout<DhcpMessageType> = {
-  decode: (d) => (d.length === 1 && d[0]! >= 1 && d[0]! <= 18 ? (d[0] as DhcpMessageType) : undefined),
-  encode: (v) => Uint8Array.of(v),
+  decode: (b, at, len) => (len === 1 && b[at]! >= 1 && b[at]! <= 18 ? (b[at] as DhcpMessageType) : undefined),
+  size: () => 1,
+  write: (out, at, v) => {
+    out[at] = v
+  },
 }
 const clientId: Layout<ClientId> = {
   // RFC 2132 §9.14: minimum length 2 (type + at least one byte).
-  decode: (d) => (d.length >= 2 ? { type: d[0]!, data: new Uint8Array(d.subarray(1)) } : undefined),
-  encode: (v) => concat([Uint8Array.of(v.type & 0xff), v.data]),
+  decode: (b, at, len) => (len >= 2 ? { type: b[at]!, data: copyOf(b, at + 1, len - 1) } : undefined),
+  size: (v) => 1 + v.data.length,
+  write: (out, at, v) => {
+    out[at] = v.type & 0xff
+    out.set(v.data, at + 1)
+  },
 }
 const clientNdi: Layout<ClientNdi> = {
-  decode: (d) => (d.length === 3 ? { type: d[0]!, major: d[1]!, minor: d[2]! } : undefined),
-  encode: (v) => Uint8Array.of(v.type & 0xff, v.major & 0xff, v.minor & 0xff),
+  decode: (b, at, len) => (len === 3 ? { type: b[at]!, major: b[at + 1]!, minor: b[at + 2]! } : undefined),
+  size: () => 3,
+  write: (out, at, v) => {
+    out[at] = v.type & 0xff
+    out[at + 1] = v.major & 0xff
+    out[at + 2] = v.minor & 0xff
+  },
 }
 const machineId: Layout<ClientMachineId> = {
-  decode: (d) => (d.length >= 1 ? { type: d[0]!, id: new Uint8Array(d.subarray(1)) } : undefined),
-  encode: (v) => concat([Uint8Array.of(v.type & 0xff), v.id]),
+  decode: (b, at, len) => (len >= 1 ? { type: b[at]!, id: copyOf(b, at + 1, len - 1) } : undefined),
+  size: (v) => 1 + v.id.length,
+  write: (out, at, v) => {
+    out[at] = v.type & 0xff
+    out.set(v.id, at + 1)
+  },
 }
 const userClass: Layout<string[]> = {
-  decode: (d) => {
-    if (d.length === 0) return undefined
+  decode: (b, at, len) => {
+    if (len === 0) return undefined
     // RFC 3004 §4: a list of (length, data) with every length >= 1 that exactly fills the option.
     const framed: string[] = []
     let i = 0
-    while (i < d.length) {
-      const len = d[i]!
-      if (len === 0 || i + 1 + len > d.length) break
-      framed.push(bytesToText(d.subarray(i + 1, i + 1 + len)))
-      i += 1 + len
+    while (i < len) {
+      const n = b[at + i]!
+      if (n === 0 || i + 1 + n > len) break
+      framed.push(latin1(b, at + i + 1, n))
+      i += 1 + n
     }
-    return i === d.length ? framed : [text.decode(d)!]
+    return i === len ? framed : [text.decode(b, at, len)!]
   },
-  encode: (v) =>
-    concat(v.map((s) => textToBytes(s).subarray(0, 255)).flatMap((b) => [Uint8Array.of(b.length), b])),
+  // Each class framed by its length, cut at 255 bytes.
+  size: (v) => {
+    let n = 0
+    for (const s of v) n += 1 + Math.min(255, s.length)
+    return n
+  },
+  write: (out, at, v) => {
+    for (const s of v) {
+      const n = Math.min(255, s.length)
+      out[at] = n
+      writeLatin1(out, at + 1, s, n)
+      at += 1 + n
+    }
+  },
 }
-const classlessRoutes: Layout<ClasslessRoute[]> = {
-  decode: (d) => {
+const classlessRoutes: Layout<ClasslessRoute[]> = viaBytes(
+  (d) => {
     const out: ClasslessRoute[] = []
     let i = 0
     while (i < d.length) {
@@ -241,7 +332,7 @@ const classlessRoutes: Layout<ClasslessRoute[]> = {
     }
     return out.length > 0 ? out : undefined
   },
-  encode: (v) =>
+  (v) =>
     concat(
       v.map((r) => {
         const [addr = '0.0.0.0', w = '0'] = r.destination.split('/')
@@ -253,22 +344,41 @@ const classlessRoutes: Layout<ClasslessRoute[]> = {
         ])
       }),
     ),
-}
+)
+/** Sub-options that can be framed: codes 1–254 with at most 255 bytes (encodeSubOptions skips the rest). */
+const framable = (s: RawOption) => s.code > 0 && s.code < 255 && s.data.length <= 255
 const subOptions: Layout<RawOption[]> = {
-  decode: (d) => {
-    const r = decodeSubOptions(d)
+  decode: (b, at, len) => {
+    const r = decodeSubOptions(b.subarray(at, at + len))
     return r === undefined || r.length === 0 ? undefined : r
   },
-  encode: (v) => encodeSubOptions(v),
+  size: (v) => {
+    let n = 0
+    for (const s of v) if (framable(s)) n += 2 + s.data.length
+    return n
+  },
+  write: (out, at, v) => {
+    for (const s of v) {
+      if (!framable(s)) continue
+      out[at] = s.code
+      out[at + 1] = s.data.length
+      out.set(s.data, at + 2)
+      at += 2 + s.data.length
+    }
+  },
 }
-const domainList: Layout<string[]> = { decode: decodeDomainList, encode: encodeDomainList }
+const domainList: Layout<string[]> = viaBytes(decodeDomainList, encodeDomainList)
 
 /** One row of the table, typed by the field it fills. */
 export interface OptionSpec {
   code: number
   key: Exclude<keyof DhcpOptions, 'raw'>
-  /** Sets the typed field from the bytes; false when the bytes don't fit the layout. */
-  decodeInto(target: DhcpOptions, data: Uint8Array): boolean
+  /** Sets the typed field from the `len` bytes at `at`; false when they don't fit the layout. */
+  decodeInto(target: DhcpOptions, b: Uint8Array, at: number, len: number): boolean
+  /** The option's size on the wire (before any RFC 3396 split); 0 when the field is unset or empty. */
+  sizeFrom(source: DhcpOptions): number
+  /** Writes the field's sizeFrom(source) bytes at `at`. */
+  writeFrom(source: DhcpOptions, out: Uint8Array, at: number): void
   /** The option's bytes, or undefined when the field is unset. */
   encodeFrom(source: DhcpOptions): Uint8Array | undefined
 }
@@ -278,18 +388,29 @@ function spec<K extends Exclude<keyof DhcpOptions, 'raw'>>(
   key: K,
   layout: Layout<NonNullable<DhcpOptions[K]>>,
 ): OptionSpec {
+  type V = NonNullable<DhcpOptions[K]>
   return {
     code,
     key,
-    decodeInto(target, data) {
-      const v = layout.decode(data)
+    decodeInto(target, b, at, len) {
+      const v = layout.decode(b, at, len)
       if (v === undefined) return false
       target[key] = v
       return true
     },
+    sizeFrom(source) {
+      const v = source[key]
+      return v === undefined ? 0 : layout.size(v as V)
+    },
+    writeFrom(source, out, at) {
+      layout.write(out, at, source[key] as V)
+    },
     encodeFrom(source) {
       const v = source[key]
-      return v === undefined ? undefined : layout.encode(v as NonNullable<DhcpOptions[K]>)
+      if (v === undefined) return undefined
+      const out = new Uint8Array(layout.size(v as V))
+      layout.write(out, 0, v as V)
+      return out
     },
   }
 }

@@ -5,15 +5,8 @@
  * result saying what was wrong and where. `encodePacket` is total.
  */
 import { err, ok, type Result } from '../../util/result'
-import { bytesToIp, bytesToText, textToBytes, writeIp } from './bytes'
-import {
-  OPTION_BY_CODE,
-  OPTION_TABLE,
-  concat,
-  type DhcpOptions,
-  type OptionSpec,
-  type RawOption,
-} from './options'
+import { bytesToIp, textToBytes, writeIp } from './bytes'
+import { OPTION_BY_CODE, OPTION_TABLE, type DhcpOptions, type OptionSpec, type RawOption } from './options'
 
 /** op field, RFC 951. */
 export const BootOp = { Request: 1, Reply: 2 } as const
@@ -86,7 +79,11 @@ export function clientMac(p: Pick<DhcpPacket, 'htype' | 'hlen' | 'chaddr'>): str
 /** Two lowercase hex digits per byte value (clientMac runs several times per packet). */
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
 
-/** Decodes one DHCP message (the UDP payload). Never throws. */
+/**
+ * Decodes one DHCP message (the UDP payload). Never throws. Allocation-light, as it runs once per packet:
+ * options are located first (code, offset, length into `buf`) and each decoded straight from the packet;
+ * only an option split into several instances (RFC 3396) is copied together first.
+ */
 export function decodePacket(buf: Uint8Array): Result<DhcpPacket> {
   if (buf.length < HEADER_SIZE)
     return err(`DHCP packet truncated: ${buf.length} bytes, the BOOTP header alone is ${HEADER_SIZE}`)
@@ -106,37 +103,60 @@ export function decodePacket(buf: Uint8Array): Result<DhcpPacket> {
     )
 
   // RFC 3396 §5: the aggregate buffer is options, then file, then sname; each instance of a code is
-  // appended in that order.
-  const fragments = new Map<number, Uint8Array[]>()
-  const order: number[] = []
-  const main = scanOptions(buf.subarray(OPTIONS_AT), 'options', fragments, order)
-  if (!main.ok) return main
+  // appended in that order. `spans` holds (code, offset, length) triples in that order.
+  const spans: number[] = []
+  const main = scanOptions(buf, OPTIONS_AT, buf.length, 'options', spans)
+  if (main !== null) return err(main)
   let overload = 0
-  const ov = fragments.get(OPT_OVERLOAD)
-  if (ov) {
-    const v = concat(ov)
+  let overloadBytes: number[] | null = null
+  for (let i = 0; i < spans.length; i += 3) {
+    if (spans[i] !== OPT_OVERLOAD) continue
+    overloadBytes ??= []
+    for (let k = 0; k < spans[i + 2]!; k++) overloadBytes.push(buf[spans[i + 1]! + k]!)
+    spans[i] = -1 // structure, not content: not an option of the message
+  }
+  if (overloadBytes !== null) {
+    const v = overloadBytes
     if (v.length !== 1 || v[0]! < 1 || v[0]! > 3)
       return err(
-        `DHCP option 52 (overload) must be one byte 1, 2 or 3; got ${v.length} byte(s) [${Array.from(v).join(',')}]`,
+        `DHCP option 52 (overload) must be one byte 1, 2 or 3; got ${v.length} byte(s) [${v.join(',')}]`,
       )
     overload = v[0]!
-    fragments.delete(OPT_OVERLOAD)
-    order.splice(order.indexOf(OPT_OVERLOAD), 1)
   }
   if (overload & 1) {
-    const r = scanOptions(buf.subarray(FILE_AT, FILE_AT + FILE_SIZE), 'file', fragments, order)
-    if (!r.ok) return r
+    const r = scanOptions(buf, FILE_AT, FILE_AT + FILE_SIZE, 'file', spans)
+    if (r !== null) return err(r)
   }
   if (overload & 2) {
-    const r = scanOptions(buf.subarray(SNAME_AT, SNAME_AT + SNAME_SIZE), 'sname', fragments, order)
-    if (!r.ok) return r
+    const r = scanOptions(buf, SNAME_AT, SNAME_AT + SNAME_SIZE, 'sname', spans)
+    if (r !== null) return err(r)
   }
 
+  // Codes seen more than once (a bit per code): those, and only those, are concatenated before decoding.
+  const seen = new Uint32Array(8)
+  const repeated = new Uint32Array(8)
+  for (let i = 0; i < spans.length; i += 3) {
+    const c = spans[i]!
+    if (c < 0) continue
+    const bit = 1 << (c & 31)
+    if (seen[c >>> 5]! & bit) repeated[c >>> 5]! |= bit
+    else seen[c >>> 5]! |= bit
+  }
   const options: DhcpOptions = { raw: [] }
-  for (const code of order) {
-    const data = concat(fragments.get(code)!)
+  for (let i = 0; i < spans.length; i += 3) {
+    const code = spans[i]!
+    if (code < 0) continue
+    let data = buf
+    let at = spans[i + 1]!
+    let len = spans[i + 2]!
+    if (repeated[code >>> 5]! & (1 << (code & 31))) {
+      data = joinInstances(buf, spans, i)
+      at = 0
+      len = data.length
+    }
     const spec = OPTION_BY_CODE.get(code)
-    if (!spec || !spec.decodeInto(options, data)) options.raw!.push({ code, data })
+    if (!spec || !spec.decodeInto(options, data, at, len))
+      options.raw!.push({ code, data: data === buf ? copyBytes(buf, at, len) : data })
   }
 
   return ok({
@@ -151,52 +171,69 @@ export function decodePacket(buf: Uint8Array): Result<DhcpPacket> {
     yiaddr: bytesToIp(buf, 16),
     siaddr: bytesToIp(buf, 20),
     giaddr: bytesToIp(buf, 24),
-    chaddr: new Uint8Array(buf.subarray(28, 28 + hlen)),
-    sname: overload & 2 ? '' : cString(buf.subarray(SNAME_AT, SNAME_AT + SNAME_SIZE)),
-    file: overload & 1 ? '' : cString(buf.subarray(FILE_AT, FILE_AT + FILE_SIZE)),
+    chaddr: copyBytes(buf, 28, hlen),
+    sname: overload & 2 ? '' : cString(buf, SNAME_AT, SNAME_SIZE),
+    file: overload & 1 ? '' : cString(buf, FILE_AT, FILE_SIZE),
     options,
   })
 }
 
 /**
- * Walks one option area. Pad is skipped; end stops the area; reaching the area's end without an end
- * option is accepted (some clients omit it). Work is linear in the area's size.
+ * Every instance of the code at spans[first] concatenated (RFC 3396), and those spans marked done. Work is
+ * linear in the number of spans per repeated code, so at most 254 passes over them.
+ */
+function joinInstances(buf: Uint8Array, spans: number[], first: number): Uint8Array {
+  const code = spans[first]!
+  let n = 0
+  for (let i = first; i < spans.length; i += 3) if (spans[i] === code) n += spans[i + 2]!
+  const out = new Uint8Array(n)
+  let to = 0
+  for (let i = first; i < spans.length; i += 3) {
+    if (spans[i] !== code) continue
+    out.set(buf.subarray(spans[i + 1]!, spans[i + 1]! + spans[i + 2]!), to)
+    to += spans[i + 2]!
+    if (i !== first) spans[i] = -1
+  }
+  return out
+}
+
+function copyBytes(b: Uint8Array, at: number, len: number): Uint8Array {
+  const out = new Uint8Array(len)
+  for (let i = 0; i < len; i++) out[i] = b[at + i]!
+  return out
+}
+
+/**
+ * Walks one option area, `buf[from..to)`, appending (code, offset, length) per option. Pad is skipped; end
+ * stops the area; reaching the area's end without an end option is accepted (some clients omit it). Work
+ * is linear in the area's size. Returns what is wrong (offsets relative to the area), or null.
  */
 function scanOptions(
-  area: Uint8Array,
+  buf: Uint8Array,
+  from: number,
+  to: number,
   where: 'options' | 'file' | 'sname',
-  fragments: Map<number, Uint8Array[]>,
-  order: number[],
-): Result<null> {
-  let i = 0
-  while (i < area.length) {
-    const code = area[i]!
+  spans: number[],
+): string | null {
+  let i = from
+  while (i < to) {
+    const code = buf[i]!
     if (code === OPT_PAD) {
       i++
       continue
     }
-    if (code === OPT_END) return ok(null)
-    if (i + 1 >= area.length)
-      return err(`DHCP option ${code} in the ${where} field has no length byte (offset ${i})`)
-    const len = area[i + 1]!
-    if (i + 2 + len > area.length)
-      return err(
-        `DHCP option ${code} in the ${where} field claims ${len} bytes at offset ${i} but only ${area.length - i - 2} remain`,
-      )
+    if (code === OPT_END) return null
+    if (i + 1 >= to)
+      return `DHCP option ${code} in the ${where} field has no length byte (offset ${i - from})`
+    const len = buf[i + 1]!
+    if (i + 2 + len > to)
+      return `DHCP option ${code} in the ${where} field claims ${len} bytes at offset ${i - from} but only ${to - i - 2} remain`
     if (code === OPT_OVERLOAD && where !== 'options')
-      return err(
-        `DHCP option 52 (overload) inside the overloaded ${where} field would refer to itself (RFC 2132 §9.3)`,
-      )
-    let list = fragments.get(code)
-    if (!list) {
-      list = []
-      fragments.set(code, list)
-      order.push(code)
-    }
-    list.push(area.subarray(i + 2, i + 2 + len))
+      return `DHCP option 52 (overload) inside the overloaded ${where} field would refer to itself (RFC 2132 §9.3)`
+    spans.push(code, i + 2, len)
     i += 2 + len
   }
-  return ok(null)
+  return null
 }
 
 export interface EncodeOptions {
@@ -229,24 +266,60 @@ export const DROP_ORDER: readonly number[] = [
  * We never overload sname/file on encode (clients that read option 67 but not overloads exist).
  */
 export function encodePacket(p: DhcpPacket, opts: EncodeOptions = {}): Uint8Array {
-  const options: DhcpOptions = { ...p.options }
-  const file = textToBytes(p.file)
-  const sname = textToBytes(p.sname)
-  if (file.length >= FILE_SIZE && options.bootFileName === undefined) options.bootFileName = p.file
-  if (sname.length >= SNAME_SIZE && options.tftpServerName === undefined) options.tftpServerName = p.sname
+  return encodeCommon(p, opts) ?? encodeAny(p, opts)
+}
 
-  const items = optionItems(options)
-  const limit =
-    Math.max(DHCP_MIN_MAX_SIZE, Math.min(opts.maxSize ?? DHCP_MIN_MAX_SIZE, 65535)) - IP_UDP_HEADERS
-  let size = OPTIONS_AT + 1 + items.reduce((n, it) => n + framedSize(it.data.length), 0)
-  for (const code of size <= limit ? [] : dropSequence(items)) {
-    if (size <= limit) break
-    const at = items.findIndex((it) => it.code === code)
-    size -= framedSize(items[at]!.data.length)
-    items.splice(at, 1)
+/**
+ * The common reply, written straight into one buffer: typed options only, none over 255 bytes, header
+ * names that fit their fields, everything within the client's size. Undefined otherwise (encodeAny then
+ * splits, drops and merges raw options). The bytes are exactly encodeAny's (test/unit/dhcp-codec-reference).
+ */
+function encodeCommon(p: DhcpPacket, opts: EncodeOptions): Uint8Array | undefined {
+  const o = p.options
+  if ((o.raw !== undefined && o.raw.length > 0) || p.file.length >= FILE_SIZE || p.sname.length >= SNAME_SIZE)
+    return undefined
+  const limit = sizeLimit(opts)
+  let size = OPTIONS_AT + 1
+  const sizes: number[] = []
+  for (const spec of ENCODE_ORDER) {
+    const n = spec.sizeFrom(o)
+    if (n > 255) return undefined
+    if (n > 0) size += 2 + n
+    sizes.push(n)
   }
+  if (size > limit) return undefined
 
-  const out = new Uint8Array(Math.max(BOOTP_MIN_SIZE, size))
+  // A slice of Node's pool rather than a buffer of its own (far cheaper per packet); never reused by Node
+  // while we or a pending send hold it. Zeroed: the header has padding and the reply BOOTP padding.
+  const out = Buffer.allocUnsafe(Math.max(BOOTP_MIN_SIZE, size)).fill(0)
+  writeHeader(out, p)
+  writeLatin1(out, SNAME_AT, p.sname)
+  writeLatin1(out, FILE_AT, p.file)
+  let at = OPTIONS_AT
+  for (let i = 0; i < ENCODE_ORDER.length; i++) {
+    const n = sizes[i]!
+    if (n === 0) continue
+    const spec = ENCODE_ORDER[i]!
+    out[at] = spec.code
+    out[at + 1] = n
+    spec.writeFrom(o, out, at + 2)
+    at += 2 + n
+  }
+  out[at] = OPT_END
+  return out
+}
+
+/** Typed options in the order they are written: 53 and 54 first, then code order. */
+const ENCODE_ORDER: readonly OptionSpec[] = [
+  ...OPTION_TABLE.filter((s) => s.code === 53 || s.code === 54).sort((a, b) => a.code - b.code),
+  ...OPTION_TABLE.filter((s) => s.code !== 53 && s.code !== 54).sort((a, b) => a.code - b.code),
+]
+
+function sizeLimit(opts: EncodeOptions): number {
+  return Math.max(DHCP_MIN_MAX_SIZE, Math.min(opts.maxSize ?? DHCP_MIN_MAX_SIZE, 65535)) - IP_UDP_HEADERS
+}
+
+function writeHeader(out: Uint8Array, p: DhcpPacket): void {
   out[0] = p.op & 0xff
   out[1] = p.htype & 0xff
   out[2] = Math.min(p.hlen, 16) & 0xff
@@ -260,10 +333,38 @@ export function encodePacket(p: DhcpPacket, opts: EncodeOptions = {}): Uint8Arra
   writeIp(out, 16, p.yiaddr)
   writeIp(out, 20, p.siaddr)
   writeIp(out, 24, p.giaddr)
-  out.set(p.chaddr.subarray(0, 16), 28)
+  const chaddr = p.chaddr
+  for (let i = 0; i < 16 && i < chaddr.length; i++) out[28 + i] = chaddr[i]!
+  writeU32(out, 236, MAGIC_COOKIE)
+}
+
+/** Latin-1 bytes of `s` at `at` (chars above U+00FF keep their low byte, as textToBytes). */
+function writeLatin1(out: Uint8Array, at: number, s: string): void {
+  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i) & 0xff
+}
+
+/** Any message: splits long options, merges raw ones and drops options to fit the client's size. */
+function encodeAny(p: DhcpPacket, opts: EncodeOptions): Uint8Array {
+  const options: DhcpOptions = { ...p.options }
+  const file = textToBytes(p.file)
+  const sname = textToBytes(p.sname)
+  if (file.length >= FILE_SIZE && options.bootFileName === undefined) options.bootFileName = p.file
+  if (sname.length >= SNAME_SIZE && options.tftpServerName === undefined) options.tftpServerName = p.sname
+
+  const items = optionItems(options)
+  const limit = sizeLimit(opts)
+  let size = OPTIONS_AT + 1 + items.reduce((n, it) => n + framedSize(it.data.length), 0)
+  for (const code of size <= limit ? [] : dropSequence(items)) {
+    if (size <= limit) break
+    const at = items.findIndex((it) => it.code === code)
+    size -= framedSize(items[at]!.data.length)
+    items.splice(at, 1)
+  }
+
+  const out = new Uint8Array(Math.max(BOOTP_MIN_SIZE, size))
+  writeHeader(out, p)
   if (sname.length < SNAME_SIZE) out.set(sname, SNAME_AT)
   if (file.length < FILE_SIZE) out.set(file, FILE_AT)
-  writeU32(out, 236, MAGIC_COOKIE)
   let at = OPTIONS_AT
   for (const it of items) {
     // RFC 3396 §7: split into 255-byte instances, in order; a zero-length option is one empty instance.
@@ -334,7 +435,9 @@ function writeU32(b: Uint8Array, at: number, v: number): void {
   b[at + 3] = v & 0xff
 }
 
-function cString(b: Uint8Array): string {
-  const nul = b.indexOf(0)
-  return bytesToText(nul < 0 ? b : b.subarray(0, nul))
+/** A NUL-terminated Latin-1 field of `size` bytes at `at`. */
+function cString(b: Uint8Array, at: number, size: number): string {
+  let s = ''
+  for (let i = at; i < at + size && b[i] !== 0; i++) s += String.fromCharCode(b[i]!)
+  return s
 }

@@ -65,22 +65,19 @@ export function classifyClient(
   const vendorClass = o.vendorClassId
   const arch = o.clientArch?.[0] ?? (vendorClass ? archFromVendorClass(vendorClass) : undefined)
   const firmware = arch === undefined ? 'unknown' : (FIRMWARE_BY_ARCH[arch] ?? 'unknown')
-  const uuid = machineUuid(o.clientMachineId)
-  const base = {
-    arch,
-    firmware,
-    vendorClass,
-    mac: clientMac(request),
-    uuid: uuid === '00000000-0000-0000-0000-000000000000' ? undefined : uuid,
-  }
-  const isIpxe = (o.userClass ?? []).includes('iPXE') || o.ipxe !== undefined
-  if (vendorClass?.startsWith('HTTPClient')) return { ...base, kind: 'http-boot' }
-  if (isIpxe) return { ...base, kind: 'ipxe', ipxe: describeIpxe(o.ipxe ?? []) }
+  const id = o.clientMachineId === undefined ? undefined : machineUuid(o.clientMachineId)
+  const uuid = id === '00000000-0000-0000-0000-000000000000' ? undefined : id
+  const mac = clientMac(request)
+  // One object literal per outcome rather than a spread of a shared base: this runs for every packet.
+  const info = (kind: ClientKind): ClientInfo => ({ arch, firmware, vendorClass, mac, uuid, kind })
+  const isIpxe = o.userClass?.includes('iPXE') === true || o.ipxe !== undefined
+  if (vendorClass?.startsWith('HTTPClient')) return info('http-boot')
+  if (isIpxe) return { ...info('ipxe'), ipxe: describeIpxe(o.ipxe ?? []) }
   if (vendorClass?.startsWith('PXEClient')) {
-    if (arch === undefined || arch === ClientArch.BiosX86) return { ...base, kind: 'bios-pxe' }
-    return { ...base, kind: firmware === 'unknown' || firmware === 'bios' ? 'pxe-other' : 'uefi-pxe' }
+    if (arch === undefined || arch === ClientArch.BiosX86) return info('bios-pxe')
+    return info(firmware === 'unknown' || firmware === 'bios' ? 'pxe-other' : 'uefi-pxe')
   }
-  return { ...base, kind: 'dhcp' }
+  return info('dhcp')
 }
 
 export interface BootContext {
@@ -152,8 +149,6 @@ const HTTP_BOOT_FILES: Readonly<Record<number, string | undefined>> = {
 export function bootDecision(request: DhcpPacket, ctx: BootContext, facts: BootFacts = {}): BootDecision {
   const client = classifyClient(request)
   const none = (reason: string): BootDecision => ({ action: 'none', client, reason })
-  const efiBootFile = ctx.efiBootFile ?? 'ipxe.efi'
-  const base = `http://${ctx.serverIp}:${ctx.httpPort}`
   const vc = client.vendorClass ?? ''
 
   if (!vc.startsWith('PXEClient') && !vc.startsWith('HTTPClient'))
@@ -162,6 +157,8 @@ export function bootDecision(request: DhcpPacket, ctx: BootContext, facts: BootF
         ? `vendor class '${vc}' is not PXEClient/HTTPClient: a plain DHCP client`
         : 'no vendor class (option 60): a plain DHCP client',
     )
+  const efiBootFile = ctx.efiBootFile ?? 'ipxe.efi'
+  const base = `http://${ctx.serverIp}:${ctx.httpPort}`
 
   if (client.kind === 'http-boot') {
     const arch = client.arch ?? ClientArch.HttpEfiX64

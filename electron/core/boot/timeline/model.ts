@@ -91,6 +91,16 @@ export function newBoot(mac: string, time: string): BootRecord {
 }
 
 /**
+ * Whether `e` may start a timeline for a MAC that has none (the recorder follows a MAC once it has one): a
+ * boot we can follow starts at a PXE firmware or iPXE, or is a known node's. A plain DHCP client that is no
+ * node (a phone, a BMC, a load generator's 20,000 MACs) is not a machine booting from us, and a file written
+ * per such client and DHCP step cost ~30× the exchange itself (bench/dhcp-engine.ts --timelines).
+ */
+export function startsTimeline(e: BootEvent): boolean {
+  return e.stage !== 'dhcp' || e.node !== null || PXE_CLIENTS.has(e.clientType ?? '')
+}
+
+/**
  * True when `e` starts a new boot rather than continuing `current`: a firmware DISCOVER after the boot got
  * past the firmware stages, or after it ended in a failure or abort, or after `gapMs` of silence.
  */

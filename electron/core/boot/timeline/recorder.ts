@@ -9,7 +9,16 @@ import { join } from 'node:path'
 import type { Logger } from '../../util/logger'
 import { errorMessage } from '../../util/result'
 import type { BootEvent } from '../events'
-import { type BootRecord, type BootView, applyEvent, macKey, newBoot, startsNewBoot, viewOf } from './model'
+import {
+  type BootRecord,
+  type BootView,
+  applyEvent,
+  macKey,
+  newBoot,
+  startsNewBoot,
+  startsTimeline,
+  viewOf,
+} from './model'
 
 export interface TimelineRecorderOptions {
   dir: string
@@ -31,8 +40,6 @@ const PROGRESS_SAVE_MS = 2_000
 const MAX_TRACKED = 4096
 /** Events held for a MAC while its newest boot is read back from disk (a few ms; progress is folded). */
 const MAX_WAITING = 256
-
-const PXE_CLIENTS = new Set(['BIOS PXE', 'UEFI PXE', 'iPXE', 'HTTPBoot', 'PXE (other)'])
 
 const fileName = (startedAt: string) => `${startedAt.replace(/:/g, '-')}.json`
 
@@ -76,7 +83,8 @@ export class TimelineRecorder {
 
   /**
    * Takes one event. Followed: nodes of the inventory (the event names a node), and machines that asked as a
-   * PXE client (capture candidates, nodes not yet planned), up to `maxStrangers` of those per run. Phones,
+   * PXE client or fetched a boot file (capture candidates, nodes not yet planned; `startsTimeline`), up to
+   * `maxStrangers` of those per run. Phones,
    * BMCs and load generators on the wire (plain DHCP, no node) get no timeline: they would otherwise fill the
    * disk with a directory per MAC.
    */
@@ -141,7 +149,7 @@ export class TimelineRecorder {
 
   private follows(mac: string, e: BootEvent): boolean {
     if (e.node || this.followed(mac) || this.strangers.has(mac)) return true
-    if (!PXE_CLIENTS.has(e.clientType ?? '')) return false
+    if (!startsTimeline(e)) return false
     const cap = this.o.maxStrangers ?? 512
     if (this.strangers.size < cap) {
       this.strangers.add(mac)
