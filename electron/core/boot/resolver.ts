@@ -119,6 +119,14 @@ export function inventoryResolver(
       const path = images.artifactPath(node.image, kind)
       return path ? { path, name: ARTIFACT_NAMES[kind] } : null
     },
+    willHave: (node, kind) => {
+      if (kind !== 'system' || !node) return null
+      if (!options.overlays || node.macs.length === 0) return false
+      // Started now, shared with the fetch that follows (one build chain per node file); a failure is
+      // reported by that fetch, which builds again.
+      overlay(node, 'system').catch(() => undefined)
+      return true
+    },
     runtimeOverlay: (node) => overlay(node, 'runtime'),
     overlayAccess: (node, kind, peer) => overlayAccessDenied(node, kind, peer),
     onAgentReport: (mac, report) => {

@@ -35,6 +35,12 @@ export interface ProvisioningResolver {
    * Called once per kind when a script is rendered and again when the file is fetched: keep it cheap (cache).
    */
   artifact(node: BootNodeView | null, kind: ArtifactKind): Promise<Artifact | null>
+  /**
+   * For the script only, without waiting: true when artifact(node, kind) will have the file (any work it
+   * needs, e.g. building an overlay, starts now in the background), false when it will not, null or absent =
+   * ask artifact(). Lets a script go out while a per-node file is still being made for the later fetch.
+   */
+  willHave?(node: BootNodeView | null, kind: ArtifactKind): boolean | null
   unknownNodePolicy(): 'wait' | 'default-image'
   /** JSON for GET /status. */
   status(): unknown

@@ -50,8 +50,14 @@ export async function serveIpxe(
 }
 
 async function presentArtifacts(ctx: RouteContext, node: BootNodeView | null): Promise<ArtifactKind[]> {
-  const found = await Promise.all(ARTIFACT_KINDS.map((k) => ctx.resolver.artifact(node, k)))
-  return ARTIFACT_KINDS.filter((_, i) => found[i] !== null)
+  // A first boot's system overlay is built while iPXE fetches the kernel and image, not before the script:
+  // under a 200-node storm those builds held each script (and so the node's first HTTP byte) for seconds.
+  const found = await Promise.all(
+    ARTIFACT_KINDS.map(
+      async (k) => ctx.resolver.willHave?.(node, k) ?? (await ctx.resolver.artifact(node, k)) !== null,
+    ),
+  )
+  return ARTIFACT_KINDS.filter((_, i) => found[i])
 }
 
 function send(
