@@ -9,11 +9,15 @@ import { existsSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { remote } from 'webdriverio'
 import { missing } from '../support/env'
 import { buildCli } from '../support/cli'
 import { BOOT_MS, alive, labFixture, namespaces } from '../support/lab'
 
 const skip = missing({ root: true, commands: ['qemu-system-x86_64', 'ip'], files: ['/usr/lib/ipxe'] })
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMEDRIVER = '/usr/bin/chromedriver'
+const skipBrowser = skip ?? missing({ files: [CHROMIUM, CHROMEDRIVER] })
 
 interface LabStatusView {
   interface: string
@@ -123,6 +127,65 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
       expect(alive(serve.pid)).toBe(false)
       expect(existsSync(state.ui.socket)).toBe(false)
       expect(await listening(port)).toBe(false)
+    },
+    BOOT_MS + 240_000,
+  )
+})
+
+describe.skipIf(skipBrowser)('the Virtual rack panel in Chromium, through the bridge', () => {
+  // Second lab of this suite: its own id and subnet (the first one is down by now).
+  const lab = labFixture({ prefix: 'rbvr', id: 211, subnet: '198.19.211.0/24' })
+  let browser: WebdriverIO.Browser | null = null
+  beforeAll(() => buildCli(), 300_000)
+  afterAll(async () => {
+    await browser?.deleteSession().catch(() => undefined)
+    lab.close()
+  }, 120_000)
+
+  it(
+    'the wizard names the lab interface; the dashboard powers slot 1 on and shows it boot, then off',
+    async () => {
+      const m = /^rackboot lab ready (\{.*\})$/m.exec(lab.up(1, '--ui'))
+      expect(m).not.toBeNull()
+      const ui = (JSON.parse(m![1]!) as { ui: string }).ui
+      browser = await remote({
+        logLevel: 'warn',
+        capabilities: {
+          browserName: 'chrome',
+          'goog:chromeOptions': {
+            binary: CHROMIUM,
+            args: ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,900'],
+          },
+          'wdio:chromedriverOptions': { binary: CHROMEDRIVER },
+        },
+      })
+      const b = browser
+      await b.url(`${ui}#/wizard/interface`)
+      const nic = b.$('[data-nic="rbvr-s"] [data-test="virtual-rack-nic"]')
+      await nic.waitForExist({ timeout: 30_000 })
+      expect(await nic.getText()).toBe('Virtual rack (1 QEMU node)')
+
+      await b.url(`${ui}#/dashboard`)
+      const panel = b.$('[data-test="virtual-rack"]')
+      await panel.waitForExist({ timeout: 30_000 })
+      expect(await b.$('[data-test="virtual-rack"] h3').getText()).toContain('Virtual rack (1 QEMU node)')
+      await b.$('tr[data-slot="1"] [data-test="lab-on"]').click()
+      await b.$('tr[data-slot="1"] [data-test="lab-off"]').waitForExist({ timeout: 30_000 })
+      // The panel refreshes by itself: the stage leaves 'off' and the console shows the firmware talking.
+      const stage = () => b.$('tr[data-slot="1"] [data-test="lab-stage"]').getText()
+      const consoleLine = () => b.$('tr[data-slot="1"] [data-test="lab-console"]').getText()
+      await b.waitUntil(
+        async () => /^(dhcp|tftp|ipxe|kernel|image|overlays|bootstrap|agent|sbin)/.test(await stage()),
+        {
+          timeout: BOOT_MS,
+          interval: 1000,
+          timeoutMsg: `slot 1 never reached DHCP in the panel:\n${lab.console(1)}`,
+        },
+      )
+      expect(await consoleLine()).not.toBe('—')
+      await b.$('tr[data-slot="1"] [data-test="lab-off"]').click()
+      await b.$('tr[data-slot="1"] [data-test="lab-on"]').waitForExist({ timeout: 30_000 })
+      expect(lab.status().nodes[0]!.running).toBe(false)
     },
     BOOT_MS + 240_000,
   )
