@@ -5,7 +5,7 @@
  * DHCP or further, power off; then `lab down` leaves no namespace, process, socket or listening port.
  * Names: prefix `rbvr`, lab id 210, addresses 198.19.210.0/24.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -54,7 +54,8 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
   it(
     'lab/status and lab/power through the bridged host URL, the node boots to DHCP, lab down leaves nothing',
     async () => {
-      const out = lab.up(1, '--ui')
+      // Two slots: the second is only ever started by the interval power-on that `lab down` interrupts.
+      const out = lab.up(2, '--ui')
       const m = /^rackboot lab ready (\{.*\})$/m.exec(out)
       expect(m, out).not.toBeNull()
       const ui = new URL((JSON.parse(m![1]!) as { ui: string }).ui)
@@ -92,6 +93,7 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
       expect(view.serveRunning).toBe(true)
       expect(view.nodes).toEqual([
         expect.objectContaining({ slot: 1, mac: '52:54:00:d2:00:01', running: false }),
+        expect.objectContaining({ slot: 2, mac: '52:54:00:d2:00:02', running: false }),
       ])
       // The same serve's wizard lists that interface (named "Virtual rack" in the UI).
       const nics = (await call('net/interfaces', {})).body.value as Array<{ name: string }>
@@ -121,7 +123,24 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
       last = (await call('lab/status', {})).body.value as LabStatusView
       expect(last.nodes[0]!.running).toBe(false)
 
+      // An interval power-on still going when the lab goes down: down stops the serve (and its sequence)
+      // first, so no node starts after the nodes were stopped.
+      expect((await call('lab/power', { slot: 'all', on: true, intervalS: 2 })).body).toEqual({
+        ok: true,
+        value: { slots: [1], pending: [2] },
+      })
       expect(lab.cli('lab', 'down')).toContain('lab removed')
+      const qemus = readdirSync('/proc')
+        .filter((d) => /^[0-9]+$/.test(d))
+        .map((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ')
+          } catch {
+            return ''
+          }
+        })
+        .filter((c) => c.includes('ifname=rbvr-t'))
+      expect(qemus).toEqual([])
       expect(namespaces().filter((n) => n.startsWith('rbvr-'))).toEqual([])
       for (const p of state.processes) expect(alive(p.pid), `${p.role} ${p.pid}`).toBe(false)
       expect(alive(serve.pid)).toBe(false)
