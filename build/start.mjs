@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { startLab } from './start-lab.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -93,11 +94,10 @@ function startElectron(binary, args) {
   supervise(child)
 }
 
-function startHeadless(args) {
-  process.stderr.write(
-    'Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD); starting the headless UI instead (rackboot serve)\n',
-  )
-  if (!built('dist/cli.js')) buildStep('building the core (build/build-node.mjs)', ['build/build-node.mjs'])
+/** The core and the UI built for `rackboot serve` (headless and --lab); `fresh`: the core again even if built. */
+function buildHeadless(fresh = false) {
+  if (fresh || !built('dist/cli.js'))
+    buildStep('building the core (build/build-node.mjs)', ['build/build-node.mjs'])
   if (!built('out/renderer/index.html'))
     buildStep('building the UI (vite build)', [
       toolBin('vite', 'vite'),
@@ -105,7 +105,13 @@ function startHeadless(args) {
       '--config',
       'renderer/vite.config.ts',
     ])
+}
 
+function startHeadless(args) {
+  process.stderr.write(
+    'Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD); starting the headless UI instead (rackboot serve)\n',
+  )
+  buildHeadless()
   const child = spawn(process.execPath, ['bin/rackboot.js', 'serve', ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -147,6 +153,11 @@ function showUi(url) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2)
   const binary = electronBinary()
-  if (binary) startElectron(binary, args)
+  if (args.includes('--lab')) {
+    // The virtual rack's UI is its serve's, in the browser (the desktop app runs its own core).
+    // The core is built afresh: `lab up --ui` and the lab channels need a core at least as new as this script.
+    const build = () => buildHeadless(true)
+    startLab({ args, cwd: root, cli: [process.execPath, 'bin/rackboot.js'], build, showUi })
+  } else if (binary) startElectron(binary, args)
   else startHeadless(args)
 }

@@ -5,15 +5,19 @@
  * DHCP or further, power off; then `lab down` leaves no namespace, process, socket or listening port.
  * Names: prefix `rbvr`, lab id 210, addresses 198.19.210.0/24.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { remote } from 'webdriverio'
 import { missing } from '../support/env'
 import { buildCli } from '../support/cli'
 import { BOOT_MS, alive, labFixture, namespaces } from '../support/lab'
 
 const skip = missing({ root: true, commands: ['qemu-system-x86_64', 'ip'], files: ['/usr/lib/ipxe'] })
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMEDRIVER = '/usr/bin/chromedriver'
+const skipBrowser = skip ?? missing({ files: [CHROMIUM, CHROMEDRIVER] })
 
 interface LabStatusView {
   interface: string
@@ -50,7 +54,8 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
   it(
     'lab/status and lab/power through the bridged host URL, the node boots to DHCP, lab down leaves nothing',
     async () => {
-      const out = lab.up(1, '--ui')
+      // Two slots: the second is only ever started by the interval power-on that `lab down` interrupts.
+      const out = lab.up(2, '--ui')
       const m = /^rackboot lab ready (\{.*\})$/m.exec(out)
       expect(m, out).not.toBeNull()
       const ui = new URL((JSON.parse(m![1]!) as { ui: string }).ui)
@@ -88,6 +93,7 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
       expect(view.serveRunning).toBe(true)
       expect(view.nodes).toEqual([
         expect.objectContaining({ slot: 1, mac: '52:54:00:d2:00:01', running: false }),
+        expect.objectContaining({ slot: 2, mac: '52:54:00:d2:00:02', running: false }),
       ])
       // The same serve's wizard lists that interface (named "Virtual rack" in the UI).
       const nics = (await call('net/interfaces', {})).body.value as Array<{ name: string }>
@@ -117,12 +123,88 @@ describe.skipIf(skip)('rackboot lab up --ui (the virtual rack from the host)', (
       last = (await call('lab/status', {})).body.value as LabStatusView
       expect(last.nodes[0]!.running).toBe(false)
 
+      // An interval power-on still going when the lab goes down: down stops the serve (and its sequence)
+      // first, so no node starts after the nodes were stopped.
+      expect((await call('lab/power', { slot: 'all', on: true, intervalS: 2 })).body).toEqual({
+        ok: true,
+        value: { slots: [1], pending: [2] },
+      })
       expect(lab.cli('lab', 'down')).toContain('lab removed')
+      const qemus = readdirSync('/proc')
+        .filter((d) => /^[0-9]+$/.test(d))
+        .map((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ')
+          } catch {
+            return ''
+          }
+        })
+        .filter((c) => c.includes('ifname=rbvr-t'))
+      expect(qemus).toEqual([])
       expect(namespaces().filter((n) => n.startsWith('rbvr-'))).toEqual([])
       for (const p of state.processes) expect(alive(p.pid), `${p.role} ${p.pid}`).toBe(false)
       expect(alive(serve.pid)).toBe(false)
       expect(existsSync(state.ui.socket)).toBe(false)
       expect(await listening(port)).toBe(false)
+    },
+    BOOT_MS + 240_000,
+  )
+})
+
+describe.skipIf(skipBrowser)('the Virtual rack panel in Chromium, through the bridge', () => {
+  // Second lab of this suite: its own id and subnet (the first one is down by now).
+  const lab = labFixture({ prefix: 'rbvr', id: 211, subnet: '198.19.211.0/24' })
+  let browser: WebdriverIO.Browser | null = null
+  beforeAll(() => buildCli(), 300_000)
+  afterAll(async () => {
+    await browser?.deleteSession().catch(() => undefined)
+    lab.close()
+  }, 120_000)
+
+  it(
+    'the wizard names the lab interface; the dashboard powers slot 1 on and shows it boot, then off',
+    async () => {
+      const m = /^rackboot lab ready (\{.*\})$/m.exec(lab.up(1, '--ui'))
+      expect(m).not.toBeNull()
+      const ui = (JSON.parse(m![1]!) as { ui: string }).ui
+      browser = await remote({
+        logLevel: 'warn',
+        capabilities: {
+          browserName: 'chrome',
+          'goog:chromeOptions': {
+            binary: CHROMIUM,
+            args: ['--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,900'],
+          },
+          'wdio:chromedriverOptions': { binary: CHROMEDRIVER },
+        },
+      })
+      const b = browser
+      await b.url(`${ui}#/wizard/interface`)
+      const nic = b.$('[data-nic="rbvr-s"] [data-test="virtual-rack-nic"]')
+      await nic.waitForExist({ timeout: 30_000 })
+      expect(await nic.getText()).toBe('Virtual rack (1 QEMU node)')
+
+      await b.url(`${ui}#/dashboard`)
+      const panel = b.$('[data-test="virtual-rack"]')
+      await panel.waitForExist({ timeout: 30_000 })
+      expect(await b.$('[data-test="virtual-rack"] h3').getText()).toContain('Virtual rack (1 QEMU node)')
+      await b.$('tr[data-slot="1"] [data-test="lab-on"]').click()
+      await b.$('tr[data-slot="1"] [data-test="lab-off"]').waitForExist({ timeout: 30_000 })
+      // The panel refreshes by itself: the stage leaves 'off' and the console shows the firmware talking.
+      const stage = () => b.$('tr[data-slot="1"] [data-test="lab-stage"]').getText()
+      const consoleLine = () => b.$('tr[data-slot="1"] [data-test="lab-console"]').getText()
+      await b.waitUntil(
+        async () => /^(dhcp|tftp|ipxe|kernel|image|overlays|bootstrap|agent|sbin)/.test(await stage()),
+        {
+          timeout: BOOT_MS,
+          interval: 1000,
+          timeoutMsg: `slot 1 never reached DHCP in the panel:\n${lab.console(1)}`,
+        },
+      )
+      expect(await consoleLine()).not.toBe('—')
+      await b.$('tr[data-slot="1"] [data-test="lab-off"]').click()
+      await b.$('tr[data-slot="1"] [data-test="lab-on"]').waitForExist({ timeout: 30_000 })
+      expect(lab.status().nodes[0]!.running).toBe(false)
     },
     BOOT_MS + 240_000,
   )

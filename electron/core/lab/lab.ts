@@ -466,19 +466,27 @@ export class Lab {
   }
 
   /**
-   * Stops every recorded process (QEMU first, then the RA sender and serve) and deletes the recorded
+   * Stops every recorded process (serve first, then QEMU, the UI bridge and the RA sender) and deletes the recorded
    * namespaces, which removes their links. Idempotent; the state file goes only when all of it is gone.
    */
   async down(): Promise<{ removed: boolean; problems: string[] }> {
     const state = await this.state()
     if (!state) return { removed: false, problems: [] }
-    const order: LabProcess['role'][] = ['qemu', 'ui-bridge', 'ra', 'serve']
+    // The serve first: an interval power-on running inside it (lab/power from the UI) could otherwise start
+    // a node after the nodes were stopped. Then the state again, with any node it started meanwhile.
+    for (const p of state.processes.filter((q) => q.role === 'serve')) await stopProcess(p.pid, p.marker)
+    const after = await this.state().catch(() => null)
+    const processes = [
+      ...state.processes,
+      ...(after?.processes ?? []).filter((p) => !state.processes.some((q) => q.pid === p.pid)),
+    ]
+    const order: LabProcess['role'][] = ['qemu', 'ui-bridge', 'ra']
     for (const role of order)
-      for (const p of state.processes.filter((q) => q.role === role)) await stopProcess(p.pid, p.marker)
+      for (const p of processes.filter((q) => q.role === role)) await stopProcess(p.pid, p.marker)
     const problems = await removeNamespaces(this.o.ip, state.namespaces)
     // The serve removes its UI socket when it stops; a crashed one leaves it.
     if (state.ui) await rm(state.ui.socket, { force: true })
-    for (const p of state.processes)
+    for (const p of processes)
       if (await processMatches(p.pid, p.marker)) problems.push(`${p.role} PID ${p.pid} is still running`)
     if (problems.length === 0) await rm(labStateFile(this.o.dataDir), { force: true })
     return { removed: true, problems }

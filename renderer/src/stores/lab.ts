@@ -8,6 +8,9 @@ import { ref, shallowRef } from 'vue'
 import type { LabStatusView } from '../../../electron/ipc/contract'
 import { useClient } from './client'
 
+const isTransport = (e: unknown) =>
+  typeof e === 'object' && e !== null && 'transport' in e && e.transport === true
+
 export const useLabStore = defineStore('lab', () => {
   const client = useClient()
   const status = shallowRef<LabStatusView | null>(null)
@@ -24,9 +27,10 @@ export const useLabStore = defineStore('lab', () => {
       isLab.value = true
       error.value = null
     } catch (e) {
-      // Once a lab, a failed poll is an error to show; before, it means this core is no lab.
+      // Once a lab, a failed poll is an error to show. Before, only the core's own answer says it is no lab:
+      // a lost connection (or a call before it opened) says nothing yet, and the next poll asks again.
       if (isLab.value) error.value = e instanceof Error ? e.message : String(e)
-      else isLab.value = false
+      else if (!isTransport(e)) isLab.value = false
     }
   }
 
@@ -43,18 +47,17 @@ export const useLabStore = defineStore('lab', () => {
     await reload()
   }
 
-  /** Polls every `everyMs` while a lab answers; returns the stop. */
+  /** Polls every `everyMs` until the core says it is no lab; returns the stop. */
   function start(everyMs = 2000): () => void {
     let timer: ReturnType<typeof setInterval> | null = null
-    let stopped = false
-    void reload().then(() => {
-      if (isLab.value && timer === null && !stopped) timer = setInterval(() => void reload(), everyMs)
-    })
-    return () => {
-      stopped = true
+    const stop = () => {
       if (timer !== null) clearInterval(timer)
       timer = null
     }
+    const poll = () => reload().then(() => (isLab.value === false ? stop() : undefined))
+    void poll()
+    timer = setInterval(() => void poll(), everyMs)
+    return stop
   }
 
   return { status, isLab, error, powerError, busy, reload, power, start }

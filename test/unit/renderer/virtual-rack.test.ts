@@ -67,6 +67,18 @@ describe('VirtualRackPanel', () => {
     expect(c.calls.length).toBe(asked)
   })
 
+  it('a lost connection is no answer: the panel asks again and shows once the lab answers', async () => {
+    let calls = 0
+    const c = new FakeClient().answer('lab/status', async () => {
+      if (calls++ === 0)
+        throw new ContractCallError('lab/status', { code: 'internal', message: 'connection dropped' }, true)
+      return status([slot(1)])
+    })
+    wrapper = await mountWith(VirtualRackPanel, c, { everyMs: 20 })
+    expect(wrapper.find('[data-test="virtual-rack"]').exists()).toBe(false)
+    await until(wrapper, () => wrapper!.find('[data-test="virtual-rack"]').exists())
+  })
+
   it("lists each slot's power, stage and last console line, and powers one slot on", async () => {
     const c = new FakeClient()
       .answer(
