@@ -114,7 +114,8 @@ async function round(): Promise<number> {
     book,
     journal,
     nodeName: () => null,
-    now: () => (clock += 0.05),
+    // Whole milliseconds, as Date.now() gives: under load many packets share one.
+    now: () => Math.floor((clock += 0.05)),
     emit: timelines ? (e: BootEvent) => timelines.record(e) : () => {},
   })
   const discovers = Array.from({ length: CLIENTS }, (_, i) => clientPacket(i, DhcpMessageType.Discover))

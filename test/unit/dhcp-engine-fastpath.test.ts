@@ -3,9 +3,9 @@
  * the readable reference implementations they replaced.
  */
 import { describe, expect, it } from 'vitest'
-import { isZeroIp, quadToInt } from '../../electron/core/boot/dhcp/bytes'
+import { intToQuad, isZeroIp, quadToInt } from '../../electron/core/boot/dhcp/bytes'
 import { clientMac } from '../../electron/core/boot/dhcp/packet'
-import { ipToInt } from '../../electron/core/util/ipv4'
+import { intToIp, ipToInt } from '../../electron/core/util/ipv4'
 
 describe('quadToInt agrees with util/ipv4 ipToInt', () => {
   const cases = [
@@ -55,6 +55,15 @@ describe('quadToInt agrees with util/ipv4 ipToInt', () => {
     expect(isZeroIp('0.0.0.0')).toBe(true)
     expect(isZeroIp('garbage')).toBe(true)
     expect(isZeroIp('0.0.0.1')).toBe(false)
+  })
+})
+
+describe('intToQuad agrees with util/ipv4 intToIp', () => {
+  it('on the edges and 20,000 random values', () => {
+    let seed = 7
+    const values = [0, 1, 255, 256, 0x7fffffff, 0x80000000, 0xffffffff, 0xc6130001]
+    for (let i = 0; i < 20_000; i++) values.push((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0))
+    for (const v of values) expect(intToQuad(v), String(v)).toBe(intToIp(v))
   })
 })
 

@@ -245,6 +245,40 @@ describe('lease journal', () => {
     expect(text.trim().split('\n')).toHaveLength(199)
   })
 
+  it('compacts once the file holds 4 lines per live lease + 10,000, without recounting the book per fsync group', async () => {
+    const file = join(dir, 'leases.jsonl')
+    const now = Date.now()
+    const opened = await LeaseJournal.open(file, silentLogger, now)
+    const live = Array.from({ length: 3000 }, (_, i) =>
+      lease(
+        `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+        `198.18.${40 + (i >> 8)}.${i & 255}`,
+        now + 60_000,
+      ),
+    )
+    let walks = 0
+    opened.setLive(() => {
+      walks++
+      return live.values()
+    })
+    const burst = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          opened.journal.record({ kind: 'lease', lease: live[i % live.length]! }),
+        ),
+      )
+    await burst(10_000)
+    for (let g = 0; g < 40; g++) await burst(100) // 40 fsync groups past 10,000 lines, compaction due at 22,000
+    expect(walks).toBeGreaterThan(0)
+    expect(walks).toBeLessThanOrEqual(5)
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(14_000)
+    for (let g = 0; g < 20; g++) await burst(500) // past 22,000: compacted to the live leases
+    await opened.journal.close()
+    const lines = (await readFile(file, 'utf8')).trim().split('\n')
+    expect(lines.length).toBeLessThan(10_000)
+    expect(replay(lines.join('\n')).entries).toHaveLength(3000)
+  })
+
   it('drops leases expired for more than a day when it opens', async () => {
     const file = join(dir, 'leases.jsonl')
     const now = Date.now()

@@ -59,6 +59,11 @@ export async function startDhcpServer(o: DhcpServerOptions): Promise<DhcpServer>
     )
   }
 
+  const handlerFailed = (e: unknown, rinfo: { address: string; port: number }) => {
+    stats.handlerErrors++
+    o.logger.error(`DHCP: handling a packet from ${rinfo.address}:${rinfo.port} failed: ${errorMessage(e)}`)
+  }
+
   const serve = (socket: Socket, localPort: number) => {
     socket.on('error', (e) => o.logger.warn(`DHCP socket on port ${localPort}: ${errorMessage(e)}`))
     socket.on('message', (buf, rinfo) => {
@@ -74,9 +79,10 @@ export async function startDhcpServer(o: DhcpServerOptions): Promise<DhcpServer>
       }
       inFlight++
       const request = decoded.value
-      o.engine
-        .handle(request, { localPort, from: { address: rinfo.address, port: rinfo.port } })
-        .then((outcome) => {
+      // One then(ok, fail) per packet rather than then/catch/finally: two promises fewer on the hot path.
+      o.engine.handle(request, { localPort, from: { address: rinfo.address, port: rinfo.port } }).then(
+        (outcome) => {
+          inFlight--
           // Requests that were waiting on the journal when the server closed: their sockets are gone.
           if (closed) return
           if (outcome.kind === 'ignored') {
@@ -84,23 +90,25 @@ export async function startDhcpServer(o: DhcpServerOptions): Promise<DhcpServer>
             stats.lastIgnored = outcome.reason
             return
           }
-          for (const r of outcome.replies) {
-            const bytes = encodePacket(r.packet, { maxSize: request.options.maxMessageSize })
-            socket.send(bytes, r.to.port, r.to.address, (e) => {
-              if (e) {
-                stats.sendErrors++
-                o.logger.warn(`DHCP reply to ${r.to.address}:${r.to.port} failed: ${errorMessage(e)}`)
-              } else stats.replies++
-            })
+          try {
+            for (const r of outcome.replies) {
+              const bytes = encodePacket(r.packet, { maxSize: request.options.maxMessageSize })
+              socket.send(bytes, r.to.port, r.to.address, (e) => {
+                if (e) {
+                  stats.sendErrors++
+                  o.logger.warn(`DHCP reply to ${r.to.address}:${r.to.port} failed: ${errorMessage(e)}`)
+                } else stats.replies++
+              })
+            }
+          } catch (e) {
+            handlerFailed(e, rinfo)
           }
-        })
-        .catch((e: unknown) => {
-          stats.handlerErrors++
-          o.logger.error(
-            `DHCP: handling a packet from ${rinfo.address}:${rinfo.port} failed: ${errorMessage(e)}`,
-          )
-        })
-        .finally(() => inFlight--)
+        },
+        (e: unknown) => {
+          inFlight--
+          handlerFailed(e, rinfo)
+        },
+      )
     })
   }
 
