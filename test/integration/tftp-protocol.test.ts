@@ -467,7 +467,9 @@ describe.each([0, 2])('with %i session threads', (threads) => {
     })
 
     it('maxTransfers: the next request is told "server busy", and is served once a slot frees', async () => {
-      const s = await start({ maxTransfers: 2, timeoutMs: 50, retries: 2 })
+      // 500 ms x 3 holds each slot long enough that the third request surely meets both, even on a loaded
+      // machine where session threads time out while this thread is still sending the requests.
+      const s = await start({ maxTransfers: 2, timeoutMs: 500, retries: 2 })
       const rrq = encodeTftp({ op: 'rrq', filename: 'medium.bin', mode: 'octet', options: {} })
       // Two clients that take block 1 and vanish hold both slots until their sessions time out.
       await exchange(s.address, rrq)
