@@ -55,17 +55,19 @@ export function labArgs(args, env = process.env) {
   return { dataDir, up }
 }
 
-/** The UI address from `rackboot lab ready {json}` (printed by `lab up --ui`), or null for any other line. */
-export function labReadyUrl(line) {
-  const m = /^rackboot lab ready (\{.*\})\s*$/.exec(line)
-  if (!m) return null
+/** The `ui` address of a `<marker> {json}` line (`rackboot ready`, `rackboot lab ready`), or null for any other line. */
+export function uiUrlAfter(marker, line) {
+  if (!line.startsWith(`${marker} {`)) return null
   try {
-    const info = JSON.parse(m[1])
+    const info = JSON.parse(line.slice(marker.length + 1).trimEnd())
     return typeof info.ui === 'string' ? info.ui : null
   } catch {
     return null
   }
 }
+
+/** The UI address from `rackboot lab ready {json}` (printed by `lab up --ui`), or null for any other line. */
+export const labReadyUrl = (line) => uiUrlAfter('rackboot lab ready', line)
 
 /**
  * Runs the lab: checks the machine, `build()`s, then `lab up --ui`; `showUi(url)` opens or prints the UI;

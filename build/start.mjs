@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { startLab } from './start-lab.mjs'
+import { startLab, uiUrlAfter } from './start-lab.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -30,16 +30,7 @@ export function hasDisplay(env = process.env, platform = process.platform) {
 }
 
 /** The UI address from `rackboot ready {json}`, or null for any other line. */
-export function readyUrl(line) {
-  const m = /^rackboot ready (\{.*\})\s*$/.exec(line)
-  if (!m) return null
-  try {
-    const info = JSON.parse(m[1])
-    return typeof info.ui === 'string' ? info.ui : null
-  } catch {
-    return null
-  }
-}
+export const readyUrl = (line) => uiUrlAfter('rackboot ready', line)
 
 export function openerFor(url, platform = process.platform) {
   if (platform === 'darwin') return ['open', [url]]

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { readLatestBoot } from '../boot/timeline/recorder'
 import { qemuArgs, QEMU } from '../lab/qemu'
+import { sleep } from '../util/sleep'
 
 /** What build/default-image.sh's init prints once the image runs (the e2e tests wait for the same line). */
 export const DEFAULT_IMAGE_MARKER = 'RACKBOOT-DEFAULT-IMAGE-UP'
@@ -125,17 +126,4 @@ export function powerOnQemuNodes(o: QemuStormOptions): QemuStorm {
     done: Promise.all(o.nodes.map(one)),
     stop: () => stopper.abort(),
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
 }

@@ -15,6 +15,7 @@ import { FIRMWARE, type SimFirmware } from './firmware'
 import { tftpFetch } from './tftp-client'
 import { ipxeSession, scriptFetches, expandIpxeUrl, type Reference } from './http-client'
 import { summarize, type NodeResult, type StormSummary } from './summary'
+import { sleep } from '../util/sleep'
 
 export interface StormClientsConfig {
   /** The client-side interface all simulated NICs share. */
@@ -298,16 +299,3 @@ function checkHash(what: string, got: string, want: string | undefined): void {
 }
 
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1)
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
-}
