@@ -38,18 +38,19 @@ describe('npm start -- --lab', () => {
     expect(labReadyUrl('rackboot lab ready {not json')).toBeNull()
   })
 
-  it('a machine without root says so and starts nothing', () => {
+  it('a machine that lacks what the lab needs says so and starts nothing', () => {
+    // PATH without qemu and ip: the message names them whatever this machine has installed. (Not run as
+    // another user for the root check: a CI checkout in a private temp dir is unreadable to them; the root
+    // requirement is covered by labRequirements above.)
     const r = spawnSync(process.execPath, ['build/start.mjs', '--lab'], {
       encoding: 'utf8',
       timeout: 60_000,
-      // PATH without qemu: the message names it whatever this machine has installed.
       env: { ...process.env, PATH: '/nonexistent' },
-      ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
     })
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('the virtual rack cannot start here')
-    expect(r.stderr).toContain('root')
     expect(r.stderr).toContain('qemu-system-x86_64')
+    expect(r.stderr).toContain('ip from iproute2')
     expect(r.stderr).not.toContain('rackboot lab up')
   })
 })
