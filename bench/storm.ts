@@ -232,7 +232,7 @@ function report(rows: Row[], started: Date): void {
     `Boot storm, ${started.toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}, link tbf ${args.link} (${args.qdisc} queue), firmware mix bios:uefi ${args.mix}`,
   )
   out.push(
-    `Per node: ROM DHCP, TFTP (undionly.kpxe 1432 or ipxe.efi 1468 with the EDK2 tsize probe, lock-step), iPXE DHCP, script, kernel ${args['kernel-mib']} MiB, image ${args['image-mib']} MiB, system overlay; power-on spread 1 s${args.warm ? '; warm: every node booted once before, against the same server' : '; cold: first boot of every node'}.\n`,
+    `Per node: ROM DHCP, TFTP (undionly.kpxe 1432 lock-step, or ipxe.efi 1468 windowsize 4 after the EDK2 tsize probe; dnsmasq and tftpd-hpa answer it lock-step), iPXE DHCP, script, kernel ${args['kernel-mib']} MiB, image ${args['image-mib']} MiB, system overlay; power-on spread 1 s${args.warm ? '; warm: every node booted once before, against the same server' : '; cold: first boot of every node'}.\n`,
   )
   const peerOf = (n: number) => rows.find((x) => x.n === n && x.server !== 'rackboot')
   out.push(
