@@ -110,7 +110,7 @@ export interface ProvisioningServerOptions {
   now?: () => number
   /**
    * Large bodies through sendfile(2) worker threads (Linux, koffi): how many threads, 0 to stream every
-   * body through the main thread instead. Default 1.
+   * body through the main thread instead. Default 2 (1 on a one-core machine).
    */
   sendfileThreads?: number
 }
