@@ -38,8 +38,6 @@ export interface TimelineRecorderOptions {
 const PROGRESS_SAVE_MS = 2_000
 /** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
 const MAX_TRACKED = 4096
-/** Events held for a MAC while its newest boot is read back from disk (a few ms; progress is folded). */
-const MAX_WAITING = 256
 
 const fileName = (startedAt: string) => `${startedAt.replace(/:/g, '-')}.json`
 
@@ -49,22 +47,17 @@ interface Entry {
 }
 
 /**
- * Events are folded into the in-memory record at once; files are written by one writer in the background,
- * one write per dirty boot however many events arrived meanwhile. So a DHCP load of thousands of packets a
- * second costs a map update per event, and memory is bounded by the machines followed, not by the event rate.
+ * Events are applied in order on one promise chain; milestones are saved at once, progress at most every
+ * PROGRESS_SAVE_MS per machine. Only followed machines (see `record`) reach the chain, so a DHCP load of
+ * thousands of strangers a second costs a set lookup each and writes nothing.
  */
 export class TimelineRecorder {
   private readonly now: () => number
   private readonly startedAt: number
   private readonly current = new Map<string, Entry>()
-  /** MACs whose newest boot is being read back from disk, with the events that came meanwhile. */
-  private readonly waiting = new Map<string, BootEvent[]>()
-  /** Boots to write, by boot id, oldest first; `fresh` ones prune older files of their MAC first. */
-  private readonly dirty = new Map<string, { record: BootRecord; fresh: boolean }>()
-  /** Progress-only changes waiting for PROGRESS_SAVE_MS; written by `late` or the next flush. */
-  private readonly deferred = new Map<string, BootRecord>()
-  private late: NodeJS.Timeout | null = null
-  private writing: Promise<void> | null = null
+  /** MACs followed this run (bounded: nodes and at most `maxStrangers` others). */
+  private readonly tracked = new Set<string>()
+  private queue: Promise<void> = Promise.resolve()
   private readonly strangers = new Set<string>()
   private ignored = 0
   private warnedFull = false
@@ -96,38 +89,17 @@ export class TimelineRecorder {
     }
     if (e.stage === 'dhcp' && e.step === 'ack' && e.ip && e.mac) this.remember(e.ip, e.mac)
     const event = e.mac ? e : { ...e, mac }
-    const held = this.waiting.get(mac)
-    if (held) {
-      // Only the last count of a transfer matters: progress right after progress of its stage replaces it.
-      const last = held.at(-1)
-      const counts = event.step === 'progress' || event.step === 'heartbeat'
-      if (counts && last?.stage === event.stage && last.step === event.step) held[held.length - 1] = event
-      else if (held.length < MAX_WAITING) held.push(event)
-      else this.ignored++
-      return
-    }
-    const entry = this.current.get(mac)
-    if (entry) {
-      this.apply(mac, entry, event)
-      return
-    }
-    this.waiting.set(mac, [event])
-    void this.resume(mac).then((found) => {
-      const events = this.waiting.get(mac) ?? []
-      this.waiting.delete(mac)
-      let entry = found
-      for (const ev of events) entry = this.apply(mac, entry, ev)
-    })
+    this.tracked.add(mac)
+    this.queue = this.queue
+      .then(() => this.apply(mac, event))
+      .catch((err: unknown) => {
+        this.o.logger.warn(`timeline for ${mac}: ${errorMessage(err)}`)
+      })
   }
 
   /** Resolves once every event recorded so far is on disk. */
-  async flush(): Promise<void> {
-    for (;;) {
-      if (this.waiting.size > 0) await new Promise((r) => setImmediate(r))
-      else if (this.writing) await this.writing
-      else if (this.deferred.size > 0) this.promote()
-      else return
-    }
+  flush(): Promise<void> {
+    return this.queue
   }
 
   /** The newest boots of `mac`, newest first, each with its state now. */
@@ -144,7 +116,7 @@ export class TimelineRecorder {
   }
 
   private followed(mac: string): boolean {
-    return this.current.has(mac) || this.waiting.has(mac)
+    return this.tracked.has(mac)
   }
 
   private follows(mac: string, e: BootEvent): boolean {
@@ -171,62 +143,20 @@ export class TimelineRecorder {
     if (this.macByIp.size > MAX_TRACKED) this.macByIp.delete(this.macByIp.keys().next().value!)
   }
 
-  private apply(mac: string, found: Entry | undefined, e: BootEvent): Entry {
-    let entry = found
-    let fresh = false
+  private async apply(mac: string, e: BootEvent): Promise<void> {
+    let entry = this.current.get(mac) ?? (await this.resume(mac))
     if (!entry || startsNewBoot(entry.record, e, this.o.gapMs ?? 15 * 60_000)) {
       entry = { record: newBoot(mac, e.time), savedAt: 0 }
-      fresh = true
+      await this.prune(mac)
     }
     this.current.delete(mac)
     this.current.set(mac, entry)
     if (this.current.size > MAX_TRACKED) this.current.delete(this.current.keys().next().value!)
     const important = applyEvent(entry.record, e)
-    const id = entry.record.id
-    if (fresh || important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) {
+    if (important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) {
       entry.savedAt = this.now()
-      this.deferred.delete(id)
-      const was = this.dirty.get(id)
-      this.dirty.set(id, { record: entry.record, fresh: fresh || (was?.fresh ?? false) })
-      this.write()
-    } else if (!this.dirty.has(id)) {
-      this.deferred.set(id, entry.record)
-      this.late ??= setTimeout(() => {
-        this.late = null
-        this.promote()
-      }, PROGRESS_SAVE_MS).unref()
+      await this.save(entry.record)
     }
-    return entry
-  }
-
-  /** Deferred progress becomes due now (its time came, or someone flushes). */
-  private promote(): void {
-    if (this.late) clearTimeout(this.late)
-    this.late = null
-    for (const [id, record] of this.deferred)
-      if (!this.dirty.has(id)) this.dirty.set(id, { record, fresh: false })
-    this.deferred.clear()
-    this.write()
-  }
-
-  /** Starts the one writer unless it runs; it drains `dirty` in order and stops when it is empty. */
-  private write(): void {
-    if (this.writing || this.dirty.size === 0) return
-    this.writing = (async () => {
-      for (let next = this.dirty.entries().next(); !next.done; next = this.dirty.entries().next()) {
-        const [id, { record, fresh }] = next.value
-        this.dirty.delete(id)
-        try {
-          if (fresh) await this.prune(record.mac)
-          await this.save(record)
-        } catch (err) {
-          this.o.logger.warn(`timeline for ${record.mac}: ${errorMessage(err)}`)
-        }
-      }
-    })().finally(() => {
-      this.writing = null
-      this.write()
-    })
   }
 
   /** The newest boot on disk, when this recorder has not seen the MAC yet (e.g. after a restart). */
