@@ -204,4 +204,16 @@ describe('boot timeline recorder', () => {
     expect(boot!.transfers.image).toEqual({ bytes: 2_000_000, total: 2_000_000 })
     expect(readdirSync(join(dir, '52-54-00-1e-00-01'))).toEqual(['2026-11-26T12-00-00.000Z.json'])
   })
+
+  it("an agent whose 'up' report was lost is up at its first heartbeat (a NIC that came up late)", async () => {
+    const { r } = recorder(() => 100)
+    const boot = uefiBoot().filter((e) => !(e.stage === 'agent' && e.step === 'up'))
+    for (const e of boot) r.record(e)
+    const [b] = await r.list(MAC)
+    expect(b).toMatchObject({ state: 'up', stage: 'agent-up' })
+    expect(b!.milestones.find((m) => m.milestone === 'agent-up')).toMatchObject({
+      time: at(93),
+      detail: 'first heartbeat',
+    })
+  })
 })

@@ -152,7 +152,13 @@ export function applyEvent(r: BootRecord, e: BootEvent): boolean {
   // The first bytes of a stage are saved at once: a machine that dies right after shows where it was.
   const started = e.bytes !== undefined && !(e.stage in r.transfers)
   if (e.bytes !== undefined) r.transfers[e.stage] = { bytes: e.bytes, total: e.total ?? null }
-  if (e.step === 'progress' || e.step === 'heartbeat') return started
+  if (e.step === 'progress' || e.step === 'heartbeat') {
+    // An agent whose `up` report never arrived (its NIC came up after the bootstrap tried) is up at its
+    // first heartbeat the server hears.
+    if (e.stage === 'agent' && e.step === 'heartbeat')
+      return mark(r, { milestone: 'agent-up', time: e.time, detail: 'first heartbeat' }) || started
+    return started
+  }
   r.events.push(e)
   if (r.events.length > MAX_EVENTS) r.events.splice(0, r.events.length - MAX_EVENTS)
   const m = milestoneOf(e)
