@@ -16,9 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../../util/logger'
 import { errorMessage } from '../../util/result'
-import type { TftpFile, TftpPeer } from './files'
-import type { TftpOptions } from './packet'
-import type { TftpEvent, TftpOutcome, TftpSessionLimits } from './session'
+import type { TftpFile } from './files'
+import type { TftpEvent, TftpOutcome, TftpSessionOptions } from './session'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
 
 /** Plain JS, evaluated by the thread: imports the bundled entry, or the TS source through tsx. */
@@ -32,16 +31,11 @@ if (workerData.tsx) {
 }
 `
 
-export interface PooledSessionRequest {
-  host: string
-  peer: TftpPeer
-  filename: string
-  mode: 'octet' | 'netascii'
-  options: TftpOptions
-  file: TftpFile
-  limits: TftpSessionLimits
-  onEvent?: (e: TftpEvent) => void
-}
+/** What a session needs, as in-process (session.ts), with the host to bind instead of a bound socket. */
+export type PooledSessionRequest = Pick<
+  TftpSessionOptions,
+  'peer' | 'filename' | 'mode' | 'options' | 'file' | 'limits' | 'onEvent'
+> & { host: string }
 
 export interface PooledSession {
   /** Settles once the worker's socket is closed (the caller closes the file). Never rejects. */
