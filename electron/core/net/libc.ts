@@ -15,11 +15,22 @@ export interface Libc {
   fcntl(fd: number, cmd: number, ...arg: unknown[]): number
   errno(): number
   strerror(errnum: number): string
+  // The TFTP session worker's own event loop (boot/tftp/sync-engine.ts):
+  epoll_create1(flags: number): number
+  epoll_ctl(epfd: number, op: number, fd: number, event: Buffer | null): number
+  epoll_wait(epfd: number, events: Buffer, maxevents: number, timeoutMs: number): number
+  eventfd(initval: number, flags: number): number
+  read(fd: number, buf: Buffer, len: number): number
+  write(fd: number, buf: Buffer, len: number): number
+  recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: Buffer): number
 }
 
 export const SOCK_CLOEXEC = 0o2000000
 export const SOL_SOCKET = 1
 export const SO_BINDTODEVICE = 25
+export const SOCK_NONBLOCK = 0o4000
+export const EAGAIN = 11
+export const EINTR = 4
 
 let cache: Libc | null = null
 
@@ -39,6 +50,13 @@ export function libc(): Libc {
     fcntl: lib.func('int fcntl(int, int, ...)'),
     errno: () => koffi.decode(errnoLocation(), 'int') as number,
     strerror: lib.func('const char *strerror(int)'),
+    epoll_create1: lib.func('int epoll_create1(int)'),
+    epoll_ctl: lib.func('int epoll_ctl(int, int, int, void *)'),
+    epoll_wait: lib.func('int epoll_wait(int, void *, int, int)'),
+    eventfd: lib.func('int eventfd(unsigned int, int)'),
+    read: lib.func('intptr_t read(int, void *, size_t)'),
+    write: lib.func('intptr_t write(int, const void *, size_t)'),
+    recvfrom: lib.func('intptr_t recvfrom(int, void *, size_t, int, void *, void *)'),
   }
   return cache
 }

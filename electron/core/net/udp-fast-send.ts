@@ -46,7 +46,7 @@ export interface UdpBatchOptions {
   portable?: boolean
 }
 
-interface SendLib {
+export interface SendLib {
   sendmmsg(fd: number, msgvec: Buffer, vlen: number, flags: number): number
   errno(): number
   address(b: Buffer): bigint
@@ -59,7 +59,7 @@ const MMSGHDR = 64
 const EINTR = 4
 
 /** Loads koffi + libc once per batch owner; null where it cannot (not Linux, not 64-bit LE, no koffi). */
-function loadSendLib(): SendLib | null {
+export function loadSendLib(): SendLib | null {
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return null
   try {
     const require = createRequire(import.meta.url)
@@ -126,8 +126,11 @@ class PortableBatch implements UdpBatch {
   }
 }
 
-class MmsgBatch implements UdpBatch {
-  readonly fast = true
+/**
+ * Staged datagrams on a raw descriptor, sent with one sendmmsg(2): the part of the fast batch that needs no
+ * dgram socket, also used by the TFTP session worker's own event loop (boot/tftp/sync-engine.ts).
+ */
+export class MmsgStaging {
   private readonly stride: number
   /** Datagram i lives at [i * stride, i * stride + length[i]). */
   private readonly staging: Buffer
@@ -135,11 +138,8 @@ class MmsgBatch implements UdpBatch {
   private readonly headers: Buffer
   private readonly sockaddr = Buffer.allocUnsafeSlow(SOCKADDR_IN).fill(0)
   private readonly lengths: number[] = []
-  private peerAddress = ''
-  private peerPort = -1
 
   constructor(
-    private readonly socket: dgram.Socket,
     private readonly fd: number,
     private readonly lib: SendLib,
     readonly capacity: number,
@@ -167,6 +167,13 @@ class MmsgBatch implements UdpBatch {
     }
   }
 
+  /** Sets the destination of the following sends (IPv4, host-order address). */
+  setPeer(address: number, port: number): void {
+    this.sockaddr.writeUInt16LE(AF_INET, 0)
+    this.sockaddr.writeUInt16BE(port, 2)
+    this.sockaddr.writeUInt32BE(address >>> 0, 4)
+  }
+
   push(head: Buffer, body?: Buffer): boolean {
     const i = this.lengths.length
     if (i >= this.capacity) return false
@@ -183,10 +190,12 @@ class MmsgBatch implements UdpBatch {
     return this.lengths.length
   }
 
-  flush(to: UdpPeer): void {
+  /**
+   * Sends the staged datagrams in order and returns how many left; fewer than pending() when the kernel
+   * refused the rest (EAGAIN with a full send buffer, or an error). The staging keeps them until clear().
+   */
+  send(): number {
     const count = this.lengths.length
-    if (count === 0) return
-    if (!this.setPeer(to)) return this.fallback(to, 0)
     let done = 0
     while (done < count) {
       const n = this.lib.sendmmsg(this.fd, this.headers.subarray(done * MMSGHDR), count - done, 0)
@@ -195,32 +204,73 @@ class MmsgBatch implements UdpBatch {
         continue
       }
       if (n < 0 && this.lib.errno() === EINTR) continue
-      // EAGAIN (send buffer full) or an error: dgram queues the rest, or reports the error on the socket.
-      return this.fallback(to, done)
+      break
     }
+    return done
+  }
+
+  /** Datagram i of the last send (valid until the next push), for a caller that sends the rest another way. */
+  datagram(i: number): Buffer {
+    const at = i * this.stride
+    return this.staging.subarray(at, at + this.lengths[i]!)
+  }
+
+  /** Empties the staging. */
+  clear(): void {
     this.lengths.length = 0
+  }
+}
+
+class MmsgBatch implements UdpBatch {
+  readonly fast = true
+  private readonly core: MmsgStaging
+  private peerAddress = ''
+  private peerPort = -1
+
+  constructor(
+    private readonly socket: dgram.Socket,
+    fd: number,
+    lib: SendLib,
+    readonly capacity: number,
+    readonly maxDatagram: number,
+  ) {
+    this.core = new MmsgStaging(fd, lib, capacity, maxDatagram)
+  }
+
+  push(head: Buffer, body?: Buffer): boolean {
+    return this.core.push(head, body)
+  }
+
+  pending(): number {
+    return this.core.pending()
+  }
+
+  flush(to: UdpPeer): void {
+    const count = this.core.pending()
+    if (count === 0) return
+    if (!this.setPeer(to)) return this.fallback(to, 0)
+    const done = this.core.send()
+    // EAGAIN (send buffer full) or an error: dgram queues the rest, or reports the error on the socket.
+    if (done < count) return this.fallback(to, done)
+    this.core.clear()
   }
 
   /** Writes sockaddr_in for `to` when it changed; false for a peer the fast path cannot address. */
   private setPeer(to: UdpPeer): boolean {
     if (to.address === this.peerAddress && to.port === this.peerPort) return true
     if (!isIPv4(to.address)) return false
-    this.sockaddr.writeUInt16LE(AF_INET, 0)
-    this.sockaddr.writeUInt16BE(to.port, 2)
-    const octets = to.address.split('.')
-    for (let i = 0; i < 4; i++) this.sockaddr[4 + i] = Number(octets[i])
+    const o = to.address.split('.').map(Number)
+    this.core.setPeer(((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0, to.port)
     this.peerAddress = to.address
     this.peerPort = to.port
     return true
   }
 
   private fallback(to: UdpPeer, from: number): void {
-    for (let i = from; i < this.lengths.length; i++) {
-      const at = i * this.stride
-      // A copy: dgram may hold it until the socket is writable, and the staging area is reused.
-      this.socket.send(Buffer.from(this.staging.subarray(at, at + this.lengths[i]!)), to.port, to.address)
-    }
-    this.lengths.length = 0
+    // A copy: dgram may hold it until the socket is writable, and the staging area is reused.
+    for (let i = from; i < this.core.pending(); i++)
+      this.socket.send(Buffer.from(this.core.datagram(i)), to.port, to.address)
+    this.core.clear()
   }
 }
 

@@ -305,7 +305,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
     if (slots >= maxTransfers) return refuse(TFTP_ERROR.notDefined, 'server busy')
     slots++
     const served = (
-      pool
+      pool?.handles(p.mode, options.host)
         ? serveReadPooled(pool, peer, p.filename, p.mode, p.options)
         : serveRead(peer, p.filename, p.mode, p.options)
     )

@@ -11,6 +11,7 @@
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { isIPv4 } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -19,6 +20,7 @@ import { errorMessage } from '../../util/result'
 import type { TftpFile } from './files'
 import type { TftpEvent, TftpOutcome, TftpSessionOptions } from './session'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
+import { loadSyncSys } from './sync-engine'
 
 /** Plain JS, evaluated by the thread: imports the bundled entry, or the TS source through tsx. */
 const BOOT = String.raw`
@@ -45,6 +47,8 @@ export interface PooledSession {
 
 export interface SessionPool {
   readonly threads: number
+  /** Whether the threads take this transfer; the server runs the others in-process. */
+  handles(mode: 'octet' | 'netascii', host: string): boolean
   run(req: PooledSessionRequest): PooledSession
   /** Aborts every session and ends every thread. */
   close(reason: string): Promise<void>
@@ -61,6 +65,8 @@ interface Thread {
   worker: Worker
   sessions: number
   exited: Promise<void>
+  /** The eventfd that wakes the thread's epoll loop (sync-engine.ts), written after each message; owned here. */
+  wakeFd: number | null
 }
 
 interface Running {
@@ -73,17 +79,38 @@ interface Running {
 /** Files up to this size are sent to the thread whole; larger ones are read in chunks on request. */
 const WHOLE_FILE_BYTES = 4 * 1024 * 1024
 
-/** The file's bytes in a fresh (transferable) buffer; a provider may return short reads before the end. */
-async function readWhole(file: TftpFile): Promise<Uint8Array<ArrayBuffer>> {
-  const out = new Uint8Array(file.size)
+/**
+ * `length` bytes at `offset` in a fresh (transferable) buffer, fewer only at the end of the file: a provider
+ * may return short reads before the end.
+ */
+async function readFully(file: TftpFile, offset: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(length)
   let got = 0
-  while (got < file.size) {
-    const chunk = await file.read(got, file.size - got)
+  while (got < length) {
+    const chunk = await file.read(offset + got, length - got)
     if (chunk.length === 0) break
     out.set(chunk, got)
     got += chunk.length
   }
-  return got === file.size ? out : out.slice(0, got)
+  return got === length ? out : out.slice(0, got)
+}
+
+const EFD_NONBLOCK = 0o4000
+const EFD_CLOEXEC = 0o2000000
+
+/** An eventfd per thread when this process can run the epoll loop, else null (the threads use dgram). */
+function wakeChannel(): { open(): number | null; wake(fd: number): void; close(fd: number): void } {
+  const sys = loadSyncSys()
+  const one = Buffer.alloc(8)
+  one.writeBigUInt64LE(1n)
+  return {
+    open: () => {
+      const fd = sys ? sys.c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1
+      return fd >= 0 ? fd : null
+    },
+    wake: (fd) => void sys?.c.write(fd, one, 8),
+    close: (fd) => void sys?.c.close(fd),
+  }
 }
 
 function workerEntry(): { entry: string; tsx?: string } | null {
@@ -119,20 +146,23 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
   const running = new Map<number, Running>()
   let nextId = 0
   let closed = false
+  const wakes = wakeChannel()
+  /** Whether the threads run the epoll loop (they said so when ready), which takes IPv4 octet only. */
+  let sync = false
+  const post = (thread: Thread, m: ToSessionWorker, transfer?: ArrayBuffer[]): void => {
+    thread.worker.postMessage(m, transfer)
+    if (thread.wakeFd !== null) wakes.wake(thread.wakeFd)
+  }
 
   const onMessage = (thread: Thread, m: FromSessionWorker): void => {
     switch (m.t) {
       case 'read': {
         const r = running.get(m.id)
         if (!r) return
-        const answer = (reply: ToSessionWorker, transfer?: ArrayBuffer[]) =>
-          thread.worker.postMessage(reply, transfer)
-        r.file.read(m.offset, m.length).then(
-          (chunk) => {
-            // A copy of just these bytes (a cached file's block is a view of a larger buffer), handed over.
-            const bytes = new Uint8Array(chunk)
-            answer({ t: 'data', req: m.req, bytes }, [bytes.buffer])
-          },
+        const answer = (reply: ToSessionWorker, transfer?: ArrayBuffer[]) => post(thread, reply, transfer)
+        // A copy of just these bytes (a cached file's block is a view of a larger buffer), handed over.
+        readFully(r.file, m.offset, m.length).then(
+          (bytes) => answer({ t: 'data', req: m.req, bytes }, [bytes.buffer]),
           (e: unknown) => answer({ t: 'data', req: m.req, error: errorMessage(e) }),
         )
         return
@@ -163,16 +193,25 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
   const threads: Thread[] = []
   const loaded: Promise<string | null>[] = []
   for (let i = 0; i < o.threads; i++) {
-    const worker = new Worker(BOOT, { eval: true, workerData: entry })
+    const wakeFd = wakes.open()
+    const worker = new Worker(BOOT, { eval: true, workerData: { ...entry, wakeFd } })
     const thread: Thread = {
       worker,
       sessions: 0,
-      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+      // The eventfd is closed only once the thread is gone, so no write can reach a reused descriptor.
+      exited: new Promise((resolve) =>
+        worker.once('exit', () => {
+          if (wakeFd !== null) wakes.close(wakeFd)
+          resolve()
+        }),
+      ),
+      wakeFd,
     }
     loaded.push(
       new Promise((resolve) => {
         const onReady = (m: FromSessionWorker) => {
           if (m.t !== 'ready') return
+          if (m.sync) sync = true
           worker.off('message', onReady)
           resolve(null)
         }
@@ -202,6 +241,7 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
 
   return {
     threads: threads.length,
+    handles: (mode, host) => !sync || (mode === 'octet' && isIPv4(host)),
     run(req) {
       const id = nextId++
       const thread = threads.reduce((a, b) => (b.sessions < a.sessions ? b : a))
@@ -220,28 +260,28 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
         size: req.file.size,
         limits: req.limits,
       }
-      if (req.file.size > WHOLE_FILE_BYTES) thread.worker.postMessage(start)
+      if (req.file.size > WHOLE_FILE_BYTES) post(thread, start)
       else
         // Small files (ipxe.efi, generated scripts) go over whole, copied once and handed to the thread.
-        void readWhole(req.file).then(
-          (bytes) => thread.worker.postMessage({ ...start, bytes }, [bytes.buffer]),
+        void readFully(req.file, 0, req.file.size).then(
+          (bytes) => post(thread, { ...start, bytes }, [bytes.buffer]),
           (e: unknown) => {
             // The session reads again and reports the failure the usual way (ERROR to the client, failed).
             o.logger.warn(`TFTP '${req.filename}': reading it whole failed (${errorMessage(e)})`)
-            thread.worker.postMessage(start)
+            post(thread, start)
           },
         )
       return {
         outcome,
         abort: (reason) => {
-          if (running.has(id)) thread.worker.postMessage({ t: 'abort', id, reason } satisfies ToSessionWorker)
+          if (running.has(id)) post(thread, { t: 'abort', id, reason })
         },
       }
     },
     async close(reason) {
       if (closed) return
       closed = true
-      for (const t of threads) t.worker.postMessage({ t: 'stop', reason } satisfies ToSessionWorker)
+      for (const t of threads) post(t, { t: 'stop', reason })
       // Each thread ends its sessions and exits by itself; a thread that does not within 5 s is terminated.
       await Promise.all(
         threads.map(async (t) => {

@@ -24,7 +24,8 @@ export type ToSessionWorker =
   | { t: 'stop'; reason: string }
 
 export type FromSessionWorker =
-  | { t: 'ready' }
+  /** Loaded; `sync`: its own epoll loop runs the sessions (sync-engine.ts), which takes IPv4 octet only. */
+  | { t: 'ready'; sync?: boolean }
   | { t: 'read'; id: number; req: number; offset: number; length: number }
   | { t: 'event'; id: number; event: TftpEvent }
   | { t: 'outcome'; id: number; outcome: TftpOutcome }

@@ -8,11 +8,12 @@
  */
 import dgram from 'node:dgram'
 import { isIPv6 } from 'node:net'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../../util/result'
 import type { TftpFile } from './files'
 import { startTftpSession, type TftpSession } from './session'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
+import { loadSyncSys, runSyncEngine } from './sync-engine'
 
 const REMOTE_CHUNK = 256 * 1024
 
@@ -162,4 +163,11 @@ function main(port: NonNullable<typeof parentPort>): void {
   post({ t: 'ready' })
 }
 
-if (parentPort) main(parentPort)
+if (parentPort) {
+  // The pool passes an eventfd when it can wake a blocked thread; then the sessions run in the epoll loop,
+  // else (no koffi, not Linux) on this thread's Node loop with dgram sockets.
+  const wakeFd = (workerData as { wakeFd?: unknown } | null)?.wakeFd
+  const sys = typeof wakeFd === 'number' ? loadSyncSys() : null
+  if (sys && typeof wakeFd === 'number') runSyncEngine(parentPort, sys, wakeFd)
+  else main(parentPort)
+}

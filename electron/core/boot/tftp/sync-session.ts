@@ -1,0 +1,327 @@
+/**
+ * One octet-mode read transfer driven synchronously: the session worker's epoll loop (sync-engine.ts) hands it
+ * each datagram and each expired deadline, and it answers at once through `SyncSessionIo`. No promises, no
+ * timers, no event-loop turn per ACK: bench:tftp measured that turn (libuv wake-up, a Buffer and an rinfo per
+ * datagram, the timer refresh, the promise chain of the block source) at ~2/3 of the server's CPU per block
+ * in lock-step, where C servers pay one recv and one send.
+ *
+ * The protocol rules are session.ts's, kept in step with it (its header explains each):
+ * - no resend on a duplicate or old ACK (no Sorcerer's Apprentice); in lock-step only the deadline resends;
+ * - windowed: a duplicate of the current ACK arms one short probe per acknowledged window (EDK2 repeats
+ *   its last ACK for every out-of-order block); an ACK inside the sent window restarts after it (RFC 7440 §4);
+ * - OACK answered by ERROR 8 (OVMF asking tsize) ends the transfer quietly;
+ * - strangers get ERROR 5 (never an ERROR for an ERROR) and change nothing;
+ * - block numbers roll over past 65535 (absolute numbers inside, 16-bit on the wire).
+ * netascii stays with session.ts (its size is unknown up front and it is rare); the pool routes it there.
+ */
+import type { Logger } from '../../util/logger'
+import { negotiate, type Negotiated } from './options'
+import { decodeTftp, encodeTftp, TFTP_ERROR, TFTP_OPCODE, type TftpOptions } from './packet'
+import type { TftpEvent, TftpOutcome, TftpSessionLimits } from './session'
+
+/** The file's bytes as the session sees them: whole in memory, or arriving in chunks (sync-engine.ts). */
+export interface SyncFile {
+  readonly size: number
+  /** `length` bytes at `offset` (fewer at the end), or null when they have not arrived yet. */
+  bytes(offset: number, length: number): Buffer | null
+  /** Bytes below `offset` are acknowledged and will not be asked for again. */
+  release(offset: number): void
+  /** Why the bytes cannot come (the provider failed), else null. */
+  readonly failure: string | null
+}
+
+/** Where the session's datagrams go; the engine writes them to the session's socket. */
+export interface SyncSessionIo {
+  /** Datagrams one flush can hold. */
+  readonly capacity: number
+  /** Stages one datagram to the peer (head then body, copied). */
+  stage(head: Buffer, body?: Buffer): void
+  /** Sends what is staged, in order. False when the kernel refused some (a full send buffer): treat as lost. */
+  flush(): boolean
+  /** One datagram to another address (ERROR 5 to a stranger). */
+  sendTo(packet: Buffer, address: number, port: number): void
+  /** Closes the socket (once, at the end). */
+  close(): void
+}
+
+export interface SyncSessionOptions {
+  peer: { address: string; port: number }
+  filename: string
+  options: TftpOptions
+  file: SyncFile
+  limits: TftpSessionLimits
+  io: SyncSessionIo
+  logger: Logger
+  now: () => number
+  onEvent(e: TftpEvent): void
+  onMalformed(): void
+  onStranger(): void
+  onEnd(o: TftpOutcome): void
+}
+
+const PROGRESS_BYTES = 1 << 20
+const PROGRESS_MS = 250
+/** After the kernel refused a send (full buffer), try again this soon rather than after a whole timeout. */
+const SEND_RETRY_MS = 2
+const MAX_REFUSED_IN_ROW = 500
+
+export class SyncSession {
+  readonly negotiated: Negotiated
+  private readonly blksize: number
+  private readonly windowsize: number
+  private readonly timeoutMs: number
+  private readonly client: string
+  private readonly peerAddress: number
+  private readonly peerPort: number
+  private readonly header = Buffer.alloc(4)
+  private waitingForOackAck: boolean
+  private acked = 0
+  private highestSent = 0
+  private nextToSend = 1
+  /** The last block's number: a short (possibly empty) block ends the transfer. */
+  private readonly final: number
+  private retriesLeft: number
+  /** Retransmission deadline (ms, the engine's clock). */
+  private deadline: number
+  /** Duplicate-ACK probe deadline in windowed mode, or null. */
+  private probeAt: number | null = null
+  private probeUsed = false
+  /** Waiting for bytes that have not arrived: pump again when they do. */
+  private starved = false
+  private ended = false
+  private lastProgress: { at: number; bytes: number }
+  /** Send time of the blocks in flight (slot n % windowsize), for the probe's round-trip estimate (ms). */
+  private readonly sentAt: Float64Array
+  private srtt: number | null = null
+  /** Sends the kernel refused in a row (full buffer); bounded so a stuck socket still runs out of retries. */
+  private refusedInRow = 0
+
+  constructor(private readonly o: SyncSessionOptions) {
+    this.client = `${o.peer.address}:${o.peer.port}`
+    this.peerAddress = ipv4ToInt(o.peer.address)
+    this.peerPort = o.peer.port
+    this.negotiated = negotiate(o.options, o.file.size, o.limits)
+    this.blksize = this.negotiated.blksize
+    this.windowsize = this.negotiated.windowsize
+    this.timeoutMs = Math.min(this.negotiated.timeoutMs ?? Infinity, o.limits.timeoutMs)
+    this.retriesLeft = o.limits.retries
+    this.final = Math.floor(o.file.size / this.blksize) + 1
+    this.sentAt = new Float64Array(this.windowsize)
+    this.waitingForOackAck = Object.keys(this.negotiated.oack).length > 0
+    this.header.writeUInt16BE(TFTP_OPCODE.data, 0)
+    const now = o.now()
+    this.deadline = now + this.timeoutMs
+    this.lastProgress = { at: now, bytes: 0 }
+    this.emit('start')
+    if (this.waitingForOackAck) this.sendOack()
+    else this.pump()
+  }
+
+  get done(): boolean {
+    return this.ended
+  }
+
+  /** The earliest time the engine must call onDeadline. */
+  nextDeadline(): number {
+    return this.probeAt !== null && this.probeAt < this.deadline ? this.probeAt : this.deadline
+  }
+
+  /** One datagram from `address:port` (address as a host-order integer). */
+  onDatagram(msg: Buffer, address: number, port: number): void {
+    if (this.ended) return
+    if (address !== this.peerAddress || port !== this.peerPort) {
+      this.o.onStranger()
+      const decoded = decodeTftp(msg)
+      if (!decoded.ok || decoded.value.op !== 'error')
+        this.o.io.sendTo(
+          encodeTftp({ op: 'error', code: TFTP_ERROR.unknownTid, message: 'Unknown transfer ID' }),
+          address,
+          port,
+        )
+      return
+    }
+    // The common case without an object: an ACK is exactly 4 bytes.
+    if (msg.length === 4 && msg[0] === 0 && msg[1] === TFTP_OPCODE.ack) return this.onAck(msg.readUInt16BE(2))
+    const decoded = decodeTftp(msg)
+    if (!decoded.ok) return this.o.onMalformed()
+    const p = decoded.value
+    if (p.op === 'ack') this.onAck(p.block)
+    else if (p.op === 'error') {
+      const quiet = p.code === TFTP_ERROR.optionNegotiation && this.waitingForOackAck
+      if (!quiet)
+        this.o.logger.warn(
+          `TFTP ${this.client} '${this.o.filename}': client sent ERROR ${p.code} '${p.message}'`,
+        )
+      this.finish('aborted', `client sent ERROR ${p.code}: ${p.message}`)
+    }
+  }
+
+  /** Bytes the session was starved of may have arrived (or failed). */
+  onBytes(): void {
+    if (this.ended || !this.starved) return
+    this.starved = false
+    this.pump()
+  }
+
+  onDeadline(now: number): void {
+    if (this.ended) return
+    if (this.probeAt !== null && now >= this.probeAt) {
+      this.probeAt = null
+      this.probeUsed = true
+      this.nextToSend = this.acked + 1
+      this.pump()
+    }
+    if (now < this.deadline) return
+    if (this.retriesLeft <= 0) {
+      const what = this.waitingForOackAck ? 'OACK' : `block ${this.acked + 1}`
+      const reason = `no ACK for ${what} after ${this.o.limits.retries} retransmissions of ${this.timeoutMs} ms`
+      this.fail(reason)
+      return
+    }
+    this.retriesLeft--
+    this.deadline = now + this.timeoutMs
+    if (this.waitingForOackAck) this.sendOack()
+    else {
+      this.nextToSend = this.acked + 1
+      this.pump()
+    }
+  }
+
+  abort(reason: string): void {
+    this.finish('aborted', reason)
+  }
+
+  private onAck(wire: number): void {
+    if (this.waitingForOackAck) {
+      if (wire !== 0) return
+      this.waitingForOackAck = false
+      this.progressMade()
+      this.pump()
+      return
+    }
+    const delta = (wire - (this.acked & 0xffff) + 0x10000) & 0xffff
+    const k = this.acked + delta
+    if (delta === 0) return this.onDuplicateAck()
+    if (k > this.highestSent) return
+    if (this.windowsize > 1) {
+      // Only the probe uses the round trip, and only windowed transfers probe.
+      const sample = this.o.now() - this.sentAt[k % this.windowsize]!
+      this.srtt = this.srtt === null ? sample : 0.875 * this.srtt + 0.125 * sample
+    }
+    this.acked = k
+    if (k >= this.final) return this.finish('done')
+    this.o.file.release(k * this.blksize)
+    this.progressMade()
+    this.nextToSend = k + 1
+    this.maybeProgressEvent()
+    this.pump()
+  }
+
+  private onDuplicateAck(): void {
+    if (this.windowsize === 1 || this.highestSent <= this.acked || this.probeAt !== null || this.probeUsed)
+      return
+    this.probeAt = this.o.now() + Math.min(this.timeoutMs / 2, Math.max(20, 2 * (this.srtt ?? 0) + 5))
+  }
+
+  private progressMade(): void {
+    this.probeAt = null
+    this.probeUsed = false
+    this.retriesLeft = this.o.limits.retries
+    this.refusedInRow = 0
+    this.deadline = this.o.now() + this.timeoutMs
+  }
+
+  private bytesAcked(): number {
+    return Math.min(this.acked * this.blksize, this.o.file.size)
+  }
+
+  private maybeProgressEvent(): void {
+    const t = this.o.now()
+    const bytes = this.bytesAcked()
+    if (bytes - this.lastProgress.bytes >= PROGRESS_BYTES || t - this.lastProgress.at >= PROGRESS_MS) {
+      this.lastProgress = { at: t, bytes }
+      this.emit('progress')
+    }
+  }
+
+  private sendOack(): void {
+    this.o.io.stage(encodeTftp({ op: 'oack', options: this.negotiated.oack }))
+    this.o.io.flush()
+  }
+
+  /** Sends from nextToSend to the window's edge, in batches of the io's capacity. */
+  private pump(): void {
+    if (this.ended || this.waitingForOackAck) return
+    const edge = Math.min(this.acked + this.windowsize, this.final)
+    let staged = 0
+    const now = this.o.now()
+    while (this.nextToSend <= edge) {
+      const n = this.nextToSend
+      const offset = (n - 1) * this.blksize
+      const data = this.o.file.bytes(offset, Math.min(this.blksize, this.o.file.size - offset))
+      if (data === null) {
+        const failure = this.o.file.failure
+        if (failure !== null) return this.fail(`cannot read '${this.o.filename}': ${failure}`)
+        this.starved = true
+        break
+      }
+      this.header.writeUInt16BE(n & 0xffff, 2)
+      this.o.io.stage(this.header, data)
+      this.sentAt[n % this.windowsize] = now
+      if (n > this.highestSent) this.highestSent = n
+      this.nextToSend = n + 1
+      if (++staged === this.o.io.capacity) {
+        staged = 0
+        if (!this.o.io.flush()) return this.sendRefused()
+      }
+    }
+    if (staged > 0 && !this.o.io.flush()) this.sendRefused()
+  }
+
+  /** The kernel's send buffer was full: what did not go out counts as lost; try again very soon. */
+  private sendRefused(): void {
+    this.nextToSend = this.acked + 1
+    this.deadline = Math.min(this.deadline, this.o.now() + SEND_RETRY_MS)
+    // Not the client's silence: this retry does not count against it, up to about a second of refusals.
+    if (++this.refusedInRow <= MAX_REFUSED_IN_ROW) this.retriesLeft++
+  }
+
+  private fail(reason: string): void {
+    this.o.io.sendTo(
+      encodeTftp({ op: 'error', code: TFTP_ERROR.notDefined, message: reason }),
+      this.peerAddress,
+      this.peerPort,
+    )
+    this.finish('failed', reason)
+  }
+
+  private emit(kind: TftpEvent['kind'], error?: string): void {
+    this.o.onEvent({
+      kind,
+      client: this.client,
+      file: this.o.filename,
+      bytes: this.bytesAcked(),
+      total: this.o.file.size,
+      blksize: this.blksize,
+      windowsize: this.windowsize,
+      ...(error === undefined ? {} : { error }),
+    })
+  }
+
+  private finish(kind: TftpOutcome['kind'], error?: string): void {
+    if (this.ended) return
+    this.ended = true
+    if (kind === 'done')
+      this.o.logger.info(`TFTP ${this.client} '${this.o.filename}': sent ${this.bytesAcked()} bytes`)
+    else if (kind === 'failed') this.o.logger.warn(`TFTP ${this.client} '${this.o.filename}': ${error}`)
+    this.emit(kind, error)
+    this.o.io.close()
+    this.o.onEnd({ kind, bytes: this.bytesAcked(), ...(error === undefined ? {} : { error }) })
+  }
+}
+
+/** Dotted IPv4 to a host-order integer (the engine reads sockaddr_in the same way). */
+export function ipv4ToInt(address: string): number {
+  const p = address.split('.')
+  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0
+}
