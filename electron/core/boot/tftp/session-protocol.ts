@@ -14,7 +14,7 @@ export type ToSessionWorker =
       mode: 'octet' | 'netascii'
       options: TftpOptions
       size: number
-      /** The whole file, for small ones (one copy instead of a read message per chunk). */
+      /** The whole file, for small ones: a transferred copy, or the file cache's shared memory (no copy). */
       bytes?: Uint8Array
       limits: TftpSessionLimits
     }
