@@ -57,7 +57,7 @@ function rig(file: SyncFile, options: Record<string, string> = {}, refuse = () =
       now += ms
       if (session.nextDeadline() <= now) session.onDeadline(now)
     },
-    from: (msg: Buffer) => session.onDatagram(msg, peer, PEER.port),
+    from: (msg: Buffer) => session.onDatagram(msg, msg.length, peer, PEER.port),
   }
 }
 
@@ -142,8 +142,8 @@ describe('SyncSession', () => {
 
   it('a stranger gets ERROR 5 and changes nothing; an ERROR from a stranger gets no answer', () => {
     const r = rig(whole(1000))
-    r.session.onDatagram(ack(1), peer, PEER.port + 1)
-    r.session.onDatagram(Buffer.from([0, 5, 0, 0, 0]), peer + 1, PEER.port)
+    r.session.onDatagram(ack(1), 4, peer, PEER.port + 1)
+    r.session.onDatagram(Buffer.from([0, 5, 0, 0, 0]), 5, peer + 1, PEER.port)
     expect(r.errors.length).toBe(1)
     expect(r.errors[0]!.readUInt16BE(2)).toBe(5)
     expect(r.flushes).toEqual([[1]])

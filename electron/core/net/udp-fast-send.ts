@@ -198,7 +198,8 @@ export class MmsgStaging {
     const count = this.lengths.length
     let done = 0
     while (done < count) {
-      const n = this.lib.sendmmsg(this.fd, this.headers.subarray(done * MMSGHDR), count - done, 0)
+      const from = done === 0 ? this.headers : this.headers.subarray(done * MMSGHDR)
+      const n = this.lib.sendmmsg(this.fd, from, count - done, 0)
       if (n > 0) {
         done += n
         continue

@@ -148,6 +148,8 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
   const reads = new Map<number, { file: RemoteFile; offset: number; wake(): void }>()
   let nextRead = 0
   let stopping: string | null = null
+  /** Read once per wake-up: Date.now() per ACK in the sessions cost as much as the session's own work. */
+  let clock = Date.now()
   /** Abort messages that overtook their start (cannot happen with one ordered port, kept for safety). */
   const earlyAborts = new Map<number, string>()
 
@@ -227,7 +229,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
       limits: m.limits,
       io,
       logger,
-      now: Date.now,
+      now: () => clock,
       onEvent: (e) => post({ t: 'event', id: m.id, event: e }),
       onMalformed: () => post({ t: 'malformed' }),
       onStranger: () => post({ t: 'stranger' }),
@@ -290,9 +292,9 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
         const d = e.session.nextDeadline()
         if (d < next) next = d
       }
-      const now = Date.now()
-      const timeout = next === Infinity ? 1000 : Math.max(0, Math.min(1000, Math.ceil(next - now)))
+      const timeout = next === Infinity ? 1000 : Math.max(0, Math.min(1000, Math.ceil(next - clock)))
       const n = c.epoll_wait(ep, events, MAX_EVENTS, timeout)
+      clock = Date.now()
       if (n < 0 && c.errno() !== EINTR) throw new Error(`epoll_wait failed: ${c.strerror(c.errno())}`)
       for (let i = 0; i < n; i++) {
         const tag = events.readInt32LE(i * EVENT_SIZE + EVENT_DATA)
@@ -311,12 +313,10 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
           continue
         }
         if (from.readUInt16LE(0) !== AF_INET) continue
-        entry.session.onDatagram(rbuf.subarray(0, got), from.readUInt32BE(4), from.readUInt16BE(2))
+        entry.session.onDatagram(rbuf, got, from.readUInt32BE(4), from.readUInt16BE(2))
       }
-      if (next <= Date.now() || n === 0) {
-        const t = Date.now()
-        for (const e of [...byId.values()]) if (e.session.nextDeadline() <= t) e.session.onDeadline(t)
-      }
+      if (next <= clock || n === 0)
+        for (const e of [...byId.values()]) if (e.session.nextDeadline() <= clock) e.session.onDeadline(clock)
     }
   } catch (e) {
     // A failed loop must not leave sessions hanging: end them, report, and let the thread exit.

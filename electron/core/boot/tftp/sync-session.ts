@@ -126,9 +126,13 @@ export class SyncSession {
     return this.probeAt !== null && this.probeAt < this.deadline ? this.probeAt : this.deadline
   }
 
-  /** One datagram from `address:port` (address as a host-order integer). */
-  onDatagram(msg: Buffer, address: number, port: number): void {
+  /** One datagram, the first `length` bytes of `buf`, from `address:port` (address as a host-order integer). */
+  onDatagram(buf: Buffer, length: number, address: number, port: number): void {
     if (this.ended) return
+    // The common case without an object: an ACK from the client is exactly 4 bytes.
+    if (length === 4 && buf[0] === 0 && buf[1] === TFTP_OPCODE.ack && address === this.peerAddress)
+      if (port === this.peerPort) return this.onAck((buf[2]! << 8) | buf[3]!)
+    const msg = buf.subarray(0, length)
     if (address !== this.peerAddress || port !== this.peerPort) {
       this.o.onStranger()
       const decoded = decodeTftp(msg)
@@ -140,8 +144,6 @@ export class SyncSession {
         )
       return
     }
-    // The common case without an object: an ACK is exactly 4 bytes.
-    if (msg.length === 4 && msg[0] === 0 && msg[1] === TFTP_OPCODE.ack) return this.onAck(msg.readUInt16BE(2))
     const decoded = decodeTftp(msg)
     if (!decoded.ok) return this.o.onMalformed()
     const p = decoded.value
