@@ -1,6 +1,6 @@
 import dgram from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openUdpBatch, udpSocketFd } from '../../electron/core/net/udp-fast-send'
+import { loadSendLib, MmsgStaging, openUdpBatch, udpSocketFd } from '../../electron/core/net/udp-fast-send'
 
 const sockets: dgram.Socket[] = []
 
@@ -92,4 +92,38 @@ describe('udpSocketFd', () => {
       expect(udpSocketFd(s)).toBeUndefined()
     },
   )
+})
+
+describe.skipIf(!linux64)('MmsgStaging with a segment size (UDP GSO)', () => {
+  it('a window of full datagrams and a short last one arrives as separate datagrams, byte for byte', async () => {
+    const [from, to] = [await bound(), await bound()]
+    const lib = loadSendLib()
+    expect(lib).not.toBeNull()
+    const fd = udpSocketFd(from)!
+    const staging = new MmsgStaging(fd, lib!, 8, 1472, 1472)
+    staging.setPeer(0x7f000001, to.address().port)
+    const want: string[] = []
+    for (let i = 1; i <= 5; i++) {
+      const d = Buffer.concat([Buffer.from([0, 3, 0, i]), Buffer.alloc(i === 5 ? 100 : 1468, i)])
+      want.push(d.toString('hex'))
+      expect(staging.push(d.subarray(0, 4), d.subarray(4))).toBe(true)
+    }
+    const arrived = receive(to, 5)
+    expect(staging.send()).toBe(5)
+    staging.clear()
+    expect(await arrived).toEqual(want)
+    expect(staging.segmenting).toBe(true) // loopback takes GSO: the kernel cut them, not a fallback
+  })
+
+  it('datagrams of other sizes are not cut at the segment size: they go one by one', async () => {
+    const [from, to] = [await bound(), await bound()]
+    const staging = new MmsgStaging(udpSocketFd(from)!, loadSendLib()!, 4, 1472, 1472)
+    staging.setPeer(0x7f000001, to.address().port)
+    const want = ['00060001', '0003000161'] // a short datagram first: not a GSO batch
+    staging.push(Buffer.from(want[0]!, 'hex'))
+    staging.push(Buffer.from(want[1]!, 'hex'))
+    const arrived = receive(to, 2)
+    expect(staging.send()).toBe(2)
+    expect(await arrived).toEqual(want)
+  })
 })

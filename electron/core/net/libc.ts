@@ -23,6 +23,7 @@ export interface Libc {
   read(fd: number, buf: Buffer, len: number): number
   write(fd: number, buf: Buffer, len: number): number
   recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: Buffer): number
+  pread(fd: number, buf: Buffer, len: number, offset: number): number
 }
 
 export const SOCK_CLOEXEC = 0o2000000
@@ -57,6 +58,7 @@ export function libc(): Libc {
     read: lib.func('intptr_t read(int, void *, size_t)'),
     write: lib.func('intptr_t write(int, const void *, size_t)'),
     recvfrom: lib.func('intptr_t recvfrom(int, void *, size_t, int, void *, void *)'),
+    pread: lib.func('intptr_t pread(int, void *, size_t, int64_t)'),
   }
   return cache
 }

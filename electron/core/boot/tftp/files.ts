@@ -20,6 +20,11 @@ export interface TftpFile {
   close(): Promise<void>
   /** The whole content when it is already in shared memory (the file cache): session threads read it in place. */
   shared?: Uint8Array
+  /**
+   * The open descriptor of a plain file on disk: session threads pread(2) it themselves instead of asking this
+   * thread for every chunk. Valid until close(), which the server calls only after the session has ended.
+   */
+  fd?: number
 }
 
 /** Becomes a TFTP ERROR packet: `code` is an RFC 1350 error code, `message` goes to the client. */
@@ -137,6 +142,7 @@ export function diskProvider(root: string, o: { cache?: FileCache | null } = {})
       let closed = false
       return ok({
         size,
+        fd: handle.fd,
         async read(offset, length) {
           const buf = Buffer.allocUnsafe(length)
           const { bytesRead } = await handle.read(buf, 0, length, offset)

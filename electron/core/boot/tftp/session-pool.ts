@@ -262,7 +262,8 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
       }
       if (req.file.shared)
         post(thread, { ...start, bytes: req.file.shared }) // shared memory: no copy
-      else if (req.file.size > WHOLE_FILE_BYTES) post(thread, start)
+      else if (req.file.size > WHOLE_FILE_BYTES)
+        post(thread, sync && req.file.fd !== undefined ? { ...start, fd: req.file.fd } : start)
       else
         // Small files (ipxe.efi, generated scripts) go over whole, copied once and handed to the thread.
         void readFully(req.file, 0, req.file.size).then(

@@ -17,6 +17,8 @@ export type ToSessionWorker =
       /** The whole file, for small ones: a transferred copy, or the file cache's shared memory (no copy). */
       bytes?: Uint8Array
       limits: TftpSessionLimits
+      /** A disk file's descriptor (TftpFile.fd): the sync engine preads it instead of asking for chunks. */
+      fd?: number
     }
   /** Answer to a read: bytes (a transferred copy) or why the provider failed. */
   | { t: 'data'; req: number; bytes?: Uint8Array; error?: string }

@@ -15,6 +15,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { EAGAIN, EINTR, libc, SOCK_CLOEXEC, SOCK_NONBLOCK, type Libc } from '../../net/libc'
 import { loadSendLib, MmsgStaging, type SendLib } from '../../net/udp-fast-send'
 import { errorMessage } from '../../util/result'
+import { negotiate } from './options'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
 import { ipv4ToInt, SyncSession, type SyncFile, type SyncSessionIo } from './sync-session'
 
@@ -91,7 +92,7 @@ class RemoteFile implements SyncFile {
     else if (bytes) {
       const want = Math.min(CHUNK, this.size - offset)
       if (bytes.length < want)
-        this.failure = `the file ended at ${offset + bytes.length} of ${this.size} bytes`
+        this.failure = `the file shrank: nothing to read at byte ${offset + bytes.length} of ${this.size}`
       else this.chunks.set(offset / CHUNK, bytes)
     }
   }
@@ -100,6 +101,63 @@ class RemoteFile implements SyncFile {
     if (c * CHUNK >= this.size || this.asked.has(c)) return
     this.asked.add(c)
     this.ask(c * CHUNK, Math.min(CHUNK, this.size - c * CHUNK))
+  }
+}
+
+/**
+ * A disk file read here with pread(2), a chunk at a time: no round trip to the main thread, which owns the
+ * descriptor and closes it only after this session has ended. A read from the page cache takes microseconds;
+ * a cold one blocks this thread's other sessions for a disk read, as in C servers.
+ */
+class DescriptorFile implements SyncFile {
+  failure: string | null = null
+  private readonly chunk: Buffer = Buffer.allocUnsafe(CHUNK)
+  private chunkAt = -1
+  private chunkLength = 0
+  private scratch: Buffer | null = null
+
+  constructor(
+    readonly size: number,
+    private readonly fd: number,
+    private readonly c: Libc,
+  ) {}
+
+  bytes(offset: number, length: number): Buffer | null {
+    if (this.failure !== null) return null
+    if (offset < this.chunkAt || offset + length > this.chunkAt + this.chunkLength) {
+      const at = offset - (offset % 4096) // page aligned, with the block inside the chunk when it fits
+      const want = Math.min(CHUNK, this.size - at)
+      if (!this.readAt(this.chunk, want, at)) return null
+      this.chunkAt = at
+      this.chunkLength = want
+      if (offset + length > at + want) {
+        // A block larger than what the chunk holds after its offset: read it on its own.
+        if (!this.scratch || this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length)
+        return this.readAt(this.scratch, length, offset) ? this.scratch.subarray(0, length) : null
+      }
+    }
+    const from = offset - this.chunkAt
+    return this.chunk.subarray(from, from + length)
+  }
+
+  release(): void {}
+
+  private readAt(into: Buffer, length: number, offset: number): boolean {
+    let got = 0
+    while (got < length) {
+      const n = this.c.pread(this.fd, got === 0 ? into : into.subarray(got), length - got, offset + got)
+      if (n < 0) {
+        if (this.c.errno() === EINTR) continue
+        this.failure = this.c.strerror(this.c.errno())
+        return false
+      }
+      if (n === 0) {
+        this.failure = `the file shrank: nothing to read at byte ${offset + got} of ${this.size}`
+        return false
+      }
+      got += n
+    }
+    return true
   }
 }
 
@@ -178,12 +236,16 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
     if (stopping !== null) return post({ t: 'unbound', id: m.id, error: stopping })
     const fd = openSocket(m.host)
     if (typeof fd === 'string') return post({ t: 'unbound', id: m.id, error: fd })
-    const maxDatagram = Math.max(Math.min(65464, m.limits.maxBlksize) + 4, 512)
+    // Negotiated here too (the session does the same), so the staging fits the blocks exactly: packed
+    // full-size datagrams are what lets a window leave as one GSO send.
+    const negotiated = negotiate(m.options, m.size, m.limits)
+    const datagram = Math.max(negotiated.blksize + 4, 512)
     const staging = new MmsgStaging(
       fd,
       sys.send,
-      Math.max(1, Math.floor(BATCH_BYTES / maxDatagram)),
-      maxDatagram,
+      Math.max(1, Math.min(negotiated.windowsize, Math.floor(BATCH_BYTES / datagram))),
+      datagram,
+      negotiated.blksize + 4,
     )
     staging.setPeer(ipv4ToInt(m.peer.address), m.peer.port)
     let closed = false
@@ -213,6 +275,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
     let session: SyncSession | null = null
     let file: SyncFile
     if (m.bytes) file = wholeFile(m.bytes)
+    else if (m.fd !== undefined) file = new DescriptorFile(m.size, m.fd, c)
     else {
       const remote = new RemoteFile(m.size, (offset, length) => {
         const req = nextRead++
@@ -225,6 +288,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
       peer: m.peer,
       filename: m.filename,
       options: m.options,
+      negotiated,
       file,
       limits: m.limits,
       io,

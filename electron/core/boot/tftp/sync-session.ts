@@ -48,6 +48,8 @@ export interface SyncSessionOptions {
   peer: { address: string; port: number }
   filename: string
   options: TftpOptions
+  /** negotiate(options, file.size, limits), when the caller has it already. */
+  negotiated?: Negotiated
   file: SyncFile
   limits: TftpSessionLimits
   io: SyncSessionIo
@@ -100,7 +102,7 @@ export class SyncSession {
     this.client = `${o.peer.address}:${o.peer.port}`
     this.peerAddress = ipv4ToInt(o.peer.address)
     this.peerPort = o.peer.port
-    this.negotiated = negotiate(o.options, o.file.size, o.limits)
+    this.negotiated = o.negotiated ?? negotiate(o.options, o.file.size, o.limits)
     this.blksize = this.negotiated.blksize
     this.windowsize = this.negotiated.windowsize
     this.timeoutMs = Math.min(this.negotiated.timeoutMs ?? Infinity, o.limits.timeoutMs)
