@@ -223,8 +223,10 @@ export class MmsgStaging {
     if (i >= this.capacity) return false
     checkSize(head, body, this.maxDatagram)
     const at = i * this.stride
-    head.copy(this.staging, at)
-    const length = head.length + (body ? body.copy(this.staging, at + head.length) : 0)
+    // TypedArray.set, not Buffer.copy: a V8 builtin rather than a call into Node's C++ (half the cost per block).
+    this.staging.set(head, at)
+    if (body) this.staging.set(body, at + head.length)
+    const length = head.length + (body ? body.length : 0)
     this.iovecs.writeUInt32LE(length, i * IOVEC + 8) // iov_len (size_t; lengths fit in the low half)
     this.lengths.push(length)
     return true
