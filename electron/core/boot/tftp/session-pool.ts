@@ -67,6 +67,8 @@ interface Thread {
   exited: Promise<void>
   /** The eventfd that wakes the thread's epoll loop (sync-engine.ts), written after each message; owned here. */
   wakeFd: number | null
+  /** Exited: no session is sent there any more. */
+  gone: boolean
 }
 
 interface Running {
@@ -190,6 +192,14 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
     }
   }
 
+  const failSessions = (thread: Thread, error: string): void => {
+    for (const [id, r] of running)
+      if (r.thread === thread) {
+        running.delete(id)
+        r.settle({ kind: 'failed', bytes: 0, error })
+      }
+  }
+
   const threads: Thread[] = []
   const loaded: Promise<string | null>[] = []
   for (let i = 0; i < o.threads; i++) {
@@ -198,14 +208,21 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
     const thread: Thread = {
       worker,
       sessions: 0,
-      // The eventfd is closed only once the thread is gone, so no write can reach a reused descriptor.
       exited: new Promise((resolve) =>
         worker.once('exit', () => {
-          if (wakeFd !== null) wakes.close(wakeFd)
+          // Forgotten before it is closed, so no later post() writes to a descriptor number now reused.
+          const fd = thread.wakeFd
+          thread.wakeFd = null
+          if (fd !== null) wakes.close(fd)
+          thread.gone = true
+          // A thread that ended on its own (its loop failed): its sessions end with it, and none start there.
+          // On close() the sessions were aborted, and close() settles what is left as aborted.
+          if (!closed) failSessions(thread, 'the session thread ended')
           resolve()
         }),
       ),
       wakeFd,
+      gone: false,
     }
     loaded.push(
       new Promise((resolve) => {
@@ -224,11 +241,7 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
     worker.on('error', (e) => {
       o.logger.error(`TFTP session thread ${i} failed: ${e.message}`)
       // Its sessions are gone with it: fail them so their slots and files are released.
-      for (const [id, r] of running)
-        if (r.thread === thread) {
-          running.delete(id)
-          r.settle({ kind: 'failed', bytes: 0, error: `session thread failed: ${e.message}` })
-        }
+      failSessions(thread, `session thread failed: ${e.message}`)
     })
     threads.push(thread)
   }
@@ -244,7 +257,13 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
     handles: (mode, host) => !sync || (mode === 'octet' && isIPv4(host)),
     run(req) {
       const id = nextId++
-      const thread = threads.reduce((a, b) => (b.sessions < a.sessions ? b : a))
+      const alive = threads.filter((t) => !t.gone)
+      if (alive.length === 0)
+        return {
+          outcome: Promise.resolve({ kind: 'unbound', error: 'no TFTP session thread is running' }),
+          abort: () => {},
+        }
+      const thread = alive.reduce((a, b) => (b.sessions < a.sessions ? b : a))
       thread.sessions++
       let settle!: Running['settle']
       const outcome = new Promise<TftpOutcome | { kind: 'unbound'; error: string }>((r) => (settle = r))
