@@ -27,8 +27,12 @@ let server: TftpServer | null = null
 let tracker = trackingBinder()
 let events: TftpEvent[] = []
 let warnings: string[] = []
-/** Every test runs twice: sessions on the main thread, then in worker threads (session-pool.ts). */
+/**
+ * Every test runs three times: sessions on the main thread, in worker threads (session-pool.ts) with their
+ * epoll loop, and in worker threads on Node's loop (the path Windows and macOS take).
+ */
 let sessionThreads = 0
+let sessionLoop: 'epoll' | 'dgram' = 'epoll'
 
 async function start(extra: Partial<TftpServerOptions> = {}): Promise<TftpServer> {
   tracker = trackingBinder()
@@ -45,6 +49,7 @@ async function start(extra: Partial<TftpServerOptions> = {}): Promise<TftpServer
     retries: 5,
     // An injected clock exists only on this thread: such tests run their sessions here.
     workers: extra.now ? 0 : sessionThreads,
+    sessionLoop,
     ...extra,
   })
   expect(server.sessionThreads).toBe(extra.now ? 0 : (extra.workers ?? sessionThreads))
@@ -60,9 +65,14 @@ afterEach(async () => {
 
 const blocksOf = (size: number, blksize: number) => Math.floor(size / blksize) + 1
 
-describe.each([0, 2])('with %i session threads', (threads) => {
+describe.each([
+  [0, 'epoll'],
+  [2, 'epoll'],
+  [2, 'dgram'],
+] as const)('with %i session threads (%s)', (threads, loop) => {
   beforeEach(() => {
     sessionThreads = threads
+    sessionLoop = loop
   })
 
   describe('TFTP read transfers', () => {

@@ -1,31 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BlockSource, netasciiSource, octetSource, toNetascii } from '../../electron/core/boot/tftp/blocks'
-import { bufferFile, type TftpFile } from '../../electron/core/boot/tftp/files'
-
-/** Counts provider reads, and returns at most `maxRead` bytes per read like a short-reading provider. */
-function countingFile(data: Buffer, maxRead = Infinity) {
-  const reads: [number, number][] = []
-  const file: TftpFile = {
-    size: data.length,
-    read: async (offset, length) => {
-      reads.push([offset, length])
-      return data.subarray(offset, offset + Math.min(length, maxRead))
-    },
-    close: async () => {},
-  }
-  return { file, reads }
-}
-
-async function allBlocks(src: BlockSource): Promise<Buffer[]> {
-  const out: Buffer[] = []
-  for (let n = 1; n < 1e6; n++) {
-    const b = await src.get(n)
-    if (b === null) break
-    out.push(b)
-    src.release(n)
-  }
-  return out
-}
+import { toNetascii } from '../../electron/core/boot/tftp/blocks'
+import { ChunkedFile } from '../../electron/core/boot/tftp/sync-file'
 
 describe('toNetascii', () => {
   it('LF -> CR LF, CR -> CR NUL, other bytes unchanged', () => {
@@ -34,53 +9,60 @@ describe('toNetascii', () => {
   })
 })
 
-describe('BlockSource', () => {
-  it.each([0, 1, 511, 512, 513, 1024, 5000])('cuts %i bytes into RFC 1350 blocks', async (size) => {
-    const data = Buffer.alloc(size, 7)
-    const blocks = await allBlocks(new BlockSource(octetSource(bufferFile(data)), 512, 4))
-    expect(blocks.length).toBe(Math.floor(size / 512) + 1)
-    expect(blocks.at(-1)!.length).toBe(size % 512)
-    expect(Buffer.concat(blocks)).toEqual(data)
-  })
-  it('reads on demand with bounded read-ahead, in large chunks, coping with short reads', async () => {
-    const data = Buffer.alloc(10 * 1024 * 1024)
-    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff
-    const { file, reads } = countingFile(data, 100_000)
-    const src = new BlockSource(octetSource(file), 1024, 4)
-    await src.get(1)
-    await new Promise((r) => setTimeout(r, 10))
-    const readBytes = reads.reduce((s, [, l]) => s + l, 0)
-    expect(readBytes).toBeLessThanOrEqual(2 * 64 * 1024) // not the whole file
-    src.release(1)
-    const rest: Buffer[] = [data.subarray(0, 1024)]
-    for (let n = 2; ; n++) {
-      const b = await src.get(n)
-      if (b === null) break
-      rest.push(b)
-      src.release(n)
+describe('ChunkedFile', () => {
+  /** A file whose reads are answered when the test says (deliverAll), like a provider on another thread. */
+  function rig(size: number, chunk: number) {
+    const data = Buffer.alloc(size)
+    for (let i = 0; i < size; i++) data[i] = (i * 31) & 0xff
+    const asked: [number, number][] = []
+    const file = new ChunkedFile(size, chunk, (offset, length) => asked.push([offset, length]))
+    const deliverAll = () => {
+      for (const [offset, length] of asked.splice(0))
+        file.deliver(offset, data.subarray(offset, offset + length), null)
     }
-    expect(Buffer.concat(rest).equals(data)).toBe(true)
+    return { data, asked, file, deliverAll }
+  }
+
+  it('asks for the chunk a block is in and the next one, and answers once they arrived', () => {
+    const r = rig(10_000, 4096)
+    expect(r.file.bytes(0, 512)).toBeNull()
+    expect(r.asked).toEqual([
+      [0, 4096],
+      [4096, 4096],
+    ])
+    r.deliverAll()
+    expect(r.file.bytes(0, 512)).toEqual(r.data.subarray(0, 512))
+    // A block across the chunk boundary is put together from both.
+    expect(r.file.bytes(4000, 512)).toEqual(r.data.subarray(4000, 4512))
+    expect(r.asked).toEqual([])
+    expect(r.file.bytes(4608, 512)).toEqual(r.data.subarray(4608, 5120))
+    expect(r.asked).toEqual([[8192, 10_000 - 8192]]) // the read-ahead moved on, short at the end
+    r.deliverAll()
+    expect(r.file.bytes(9728, 272)).toEqual(r.data.subarray(9728, 10_000)) // the short last block
   })
-  it('serves any block between the last release and what was read (window resend)', async () => {
-    const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => i & 0xff))
-    const src = new BlockSource(octetSource(bufferFile(data)), 512, 2)
-    await src.get(4)
-    expect((await src.get(2))!.equals(data.subarray(512, 1024))).toBe(true)
-    src.release(3)
-    await expect(src.get(3)).rejects.toThrow(/released/)
+
+  it('drops chunks below what was acknowledged and never asks for a chunk twice', () => {
+    const r = rig(20_000, 4096)
+    r.file.bytes(0, 512)
+    r.deliverAll()
+    r.file.release(8192)
+    expect(r.file.bytes(8192, 512)).toBeNull()
+    expect(r.asked).toEqual([
+      [8192, 4096],
+      [12288, 4096],
+    ])
+    expect(r.file.bytes(4096, 512)).toBeNull() // released: gone, and not asked again
+    expect(r.asked.length).toBe(2)
   })
-  it('surfaces provider errors', async () => {
-    const file: TftpFile = {
-      size: 100,
-      read: async () => Promise.reject(new Error('EIO')),
-      close: async () => {},
-    }
-    await expect(new BlockSource(octetSource(file), 512, 2).get(1)).rejects.toThrow('EIO')
-  })
-  it('netascii blocks reassemble to the converted text', async () => {
-    const text = Buffer.from('line one\nline two\r\nbare cr\r'.repeat(200))
-    const src = new BlockSource(netasciiSource(bufferFile(text), 100), 512, 4)
-    const got = Buffer.concat(await allBlocks(src)).toString('latin1')
-    expect(got).toBe(text.toString('latin1').replace(/\r/g, '\r\0').replace(/\n/g, '\r\n'))
+
+  it('a provider error, or fewer bytes than the size promised, is the failure', () => {
+    const r = rig(10_000, 4096)
+    r.file.bytes(0, 512)
+    r.file.deliver(0, null, 'EIO: disk went away')
+    expect(r.file.failure).toBe('EIO: disk went away')
+    const s = rig(10_000, 4096)
+    s.file.bytes(0, 512)
+    s.file.deliver(0, s.data.subarray(0, 100), null)
+    expect(s.file.failure).toBe('the file shrank: nothing to read at byte 100 of 10000')
   })
 })

@@ -41,6 +41,11 @@ export interface TftpServerOptions {
    * own session sockets on `host` and uses the real clock). Falls back to 0 when the worker cannot start.
    */
   workers?: number
+  /**
+   * How session threads run transfers: 'epoll' (default where it loads: Linux, 64-bit, koffi) or 'dgram' (Node's
+   * loop, as on Windows and macOS). Tests use 'dgram' to keep the portable path tested on Linux.
+   */
+  sessionLoop?: 'epoll' | 'dgram'
 }
 
 export interface TftpStats {
@@ -118,6 +123,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
     threads > 0
       ? await startSessionPool({
           threads,
+          epoll: options.sessionLoop !== 'dgram',
           logger,
           onMalformed: () => stats.malformed++,
           onStranger: () => stats.unknownTid++,

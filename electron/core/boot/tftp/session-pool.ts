@@ -56,6 +56,8 @@ export interface SessionPool {
 
 export interface SessionPoolOptions {
   threads: number
+  /** Let threads run their epoll loop where it loads (default); false keeps them on dgram sessions. */
+  epoll?: boolean
   logger: Logger
   onMalformed(): void
   onStranger(): void
@@ -101,8 +103,12 @@ const EFD_NONBLOCK = 0o4000
 const EFD_CLOEXEC = 0o2000000
 
 /** An eventfd per thread when this process can run the epoll loop, else null (the threads use dgram). */
-function wakeChannel(): { open(): number | null; wake(fd: number): void; close(fd: number): void } {
-  const sys = loadSyncSys()
+function wakeChannel(epoll: boolean): {
+  open(): number | null
+  wake(fd: number): void
+  close(fd: number): void
+} {
+  const sys = epoll ? loadSyncSys() : null
   const one = Buffer.alloc(8)
   one.writeBigUInt64LE(1n)
   return {
@@ -148,7 +154,7 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
   const running = new Map<number, Running>()
   let nextId = 0
   let closed = false
-  const wakes = wakeChannel()
+  const wakes = wakeChannel(o.epoll !== false)
   /** Whether the threads run the epoll loop (they said so when ready), which takes IPv4 octet only. */
   let sync = false
   const post = (thread: Thread, m: ToSessionWorker, transfer?: ArrayBuffer[]): void => {

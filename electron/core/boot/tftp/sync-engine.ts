@@ -17,7 +17,8 @@ import { loadSendLib, MmsgStaging, type SendLib } from '../../net/udp-fast-send'
 import { errorMessage } from '../../util/result'
 import { negotiate } from './options'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
-import { ipv4ToInt, SyncSession, type SyncFile, type SyncSessionIo } from './sync-session'
+import { ChunkedFile, wholeSyncFile, type SyncFile } from './sync-file'
+import { SyncSession, type SyncSessionIo } from './sync-session'
 
 const AF_INET = 2
 const SOCK_DGRAM = 2
@@ -49,58 +50,6 @@ export function loadSyncSys(): Sys | null {
     return send ? { c: libc(), send } : null
   } catch {
     return null
-  }
-}
-
-/** Where a large file's chunks are: asked of the main thread as the transfer approaches them. */
-class RemoteFile implements SyncFile {
-  failure: string | null = null
-  private readonly chunks = new Map<number, Buffer>()
-  private readonly asked = new Set<number>()
-  /** Bytes of a block that spans two chunks. */
-  private scratch: Buffer | null = null
-
-  constructor(
-    readonly size: number,
-    private readonly ask: (offset: number, length: number) => void,
-  ) {}
-
-  bytes(offset: number, length: number): Buffer | null {
-    const c = Math.floor(offset / CHUNK)
-    this.want(c)
-    if (offset + length > (c + 1) * CHUNK) this.want(c + 1)
-    else if ((c + 1) * CHUNK < this.size) this.want(c + 1) // read ahead
-    const first = this.chunks.get(c)
-    if (!first) return null
-    const at = offset - c * CHUNK
-    if (at + length <= first.length) return first.subarray(at, at + length)
-    const second = this.chunks.get(c + 1)
-    if (!second) return null
-    if (!this.scratch || this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length)
-    const head = first.length - at
-    first.copy(this.scratch, 0, at)
-    second.copy(this.scratch, head, 0, length - head)
-    return this.scratch.subarray(0, length)
-  }
-
-  release(offset: number): void {
-    for (const c of this.chunks.keys()) if ((c + 1) * CHUNK <= offset) this.chunks.delete(c)
-  }
-
-  deliver(offset: number, bytes: Buffer | null, error: string | null): void {
-    if (error !== null) this.failure = error
-    else if (bytes) {
-      const want = Math.min(CHUNK, this.size - offset)
-      if (bytes.length < want)
-        this.failure = `the file shrank: nothing to read at byte ${offset + bytes.length} of ${this.size}`
-      else this.chunks.set(offset / CHUNK, bytes)
-    }
-  }
-
-  private want(c: number): void {
-    if (c * CHUNK >= this.size || this.asked.has(c)) return
-    this.asked.add(c)
-    this.ask(c * CHUNK, Math.min(CHUNK, this.size - c * CHUNK))
   }
 }
 
@@ -161,20 +110,21 @@ class DescriptorFile implements SyncFile {
   }
 }
 
-function wholeFile(bytes: Uint8Array): SyncFile {
-  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return {
-    size: data.length,
-    bytes: (offset, length) => data.subarray(offset, offset + length),
-    release: () => {},
-    failure: null,
-  }
-}
-
 interface Entry {
   id: number
   fd: number
   session: SyncSession
+  /** The client's address (host order) and port: datagrams from anywhere else are a stranger's. */
+  peerAddress: number
+  peerPort: number
+  /** One datagram from the session's socket to any address (ERROR 5 to a stranger). */
+  sendTo(packet: Buffer, address: number, port: number): void
+}
+
+/** Dotted IPv4 to a host-order integer, as sockaddr_in holds it (read big-endian). */
+function ipv4ToInt(address: string): number {
+  const p = address.split('.')
+  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0
 }
 
 /**
@@ -203,7 +153,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
   const byFd = new Map<number, Entry>()
   const byId = new Map<number, Entry>()
   /** Read requests to the main thread: request number -> the file and offset. */
-  const reads = new Map<number, { file: RemoteFile; offset: number; wake(): void }>()
+  const reads = new Map<number, { file: ChunkedFile; offset: number; wake(): void }>()
   let nextRead = 0
   let stopping: string | null = null
   /** Read once per wake-up: Date.now() per ACK in the sessions cost as much as the session's own work. */
@@ -247,7 +197,15 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
       datagram,
       negotiated.blksize + 4,
     )
-    staging.setPeer(ipv4ToInt(m.peer.address), m.peer.port)
+    const peerAddress = ipv4ToInt(m.peer.address)
+    staging.setPeer(peerAddress, m.peer.port)
+    const sendTo = (packet: Buffer, to: number, toPort: number): void => {
+      address.fill(0)
+      address.writeUInt16LE(AF_INET, 0)
+      address.writeUInt16BE(toPort, 2)
+      address.writeUInt32BE(to >>> 0, 4)
+      c.sendto(fd, packet, packet.length, 0, address, 16)
+    }
     let closed = false
     const io: SyncSessionIo = {
       capacity: staging.capacity,
@@ -258,13 +216,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
         staging.clear()
         return sent === count
       },
-      sendTo: (packet, to, toPort) => {
-        address.fill(0)
-        address.writeUInt16LE(AF_INET, 0)
-        address.writeUInt16BE(toPort, 2)
-        address.writeUInt32BE(to >>> 0, 4)
-        c.sendto(fd, packet, packet.length, 0, address, 16)
-      },
+      send: (packet) => sendTo(packet, peerAddress, m.peer.port),
       close: () => {
         if (closed) return
         closed = true
@@ -274,10 +226,10 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
     }
     let session: SyncSession | null = null
     let file: SyncFile
-    if (m.bytes) file = wholeFile(m.bytes)
+    if (m.bytes) file = wholeSyncFile(m.bytes)
     else if (m.fd !== undefined) file = new DescriptorFile(m.size, m.fd, c)
     else {
-      const remote = new RemoteFile(m.size, (offset, length) => {
+      const remote = new ChunkedFile(m.size, CHUNK, (offset, length) => {
         const req = nextRead++
         reads.set(req, { file: remote, offset, wake: () => session?.onBytes() })
         post({ t: 'read', id: m.id, req, offset, length })
@@ -304,7 +256,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
       },
     })
     if (session.done) return
-    const entry: Entry = { id: m.id, fd, session }
+    const entry: Entry = { id: m.id, fd, session, peerAddress, peerPort: m.peer.port, sendTo }
     byFd.set(fd, entry)
     byId.set(m.id, entry)
     watch(fd, fd)
@@ -377,7 +329,11 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
           continue
         }
         if (from.readUInt16LE(0) !== AF_INET) continue
-        entry.session.onDatagram(rbuf, got, from.readUInt32BE(4), from.readUInt16BE(2))
+        const fromAddress = from.readUInt32BE(4)
+        const fromPort = from.readUInt16BE(2)
+        if (fromAddress === entry.peerAddress && fromPort === entry.peerPort)
+          entry.session.onDatagram(rbuf, got, true)
+        else entry.session.onDatagram(rbuf, got, false, (p) => entry.sendTo(p, fromAddress, fromPort))
       }
       if (next <= clock || n === 0)
         for (const e of [...byId.values()]) if (e.session.nextDeadline() <= clock) e.session.onDeadline(clock)

@@ -18,17 +18,7 @@ import type { Logger } from '../../util/logger'
 import { negotiate, type Negotiated } from './options'
 import { decodeTftp, encodeTftp, TFTP_ERROR, TFTP_OPCODE, type TftpOptions } from './packet'
 import type { TftpEvent, TftpOutcome, TftpSessionLimits } from './session'
-
-/** The file's bytes as the session sees them: whole in memory, or arriving in chunks (sync-engine.ts). */
-export interface SyncFile {
-  readonly size: number
-  /** `length` bytes at `offset` (fewer at the end), or null when they have not arrived yet. */
-  bytes(offset: number, length: number): Buffer | null
-  /** Bytes below `offset` are acknowledged and will not be asked for again. */
-  release(offset: number): void
-  /** Why the bytes cannot come (the provider failed), else null. */
-  readonly failure: string | null
-}
+import type { SyncFile } from './sync-file'
 
 /** Where the session's datagrams go; the engine writes them to the session's socket. */
 export interface SyncSessionIo {
@@ -38,8 +28,8 @@ export interface SyncSessionIo {
   stage(head: Buffer, body?: Buffer): void
   /** Sends what is staged, in order. False when the kernel refused some (a full send buffer): treat as lost. */
   flush(): boolean
-  /** One datagram to another address (ERROR 5 to a stranger). */
-  sendTo(packet: Buffer, address: number, port: number): void
+  /** One datagram to the peer on its own (an ERROR before the end). */
+  send(packet: Buffer): void
   /** Closes the socket (once, at the end). */
   close(): void
 }
@@ -50,6 +40,8 @@ export interface SyncSessionOptions {
   options: TftpOptions
   /** negotiate(options, file.size, limits), when the caller has it already. */
   negotiated?: Negotiated
+  /** False for netascii: the size is that of the converted bytes, so tsize is not answered (default true). */
+  announceSize?: boolean
   file: SyncFile
   limits: TftpSessionLimits
   io: SyncSessionIo
@@ -73,8 +65,8 @@ export class SyncSession {
   private readonly windowsize: number
   private readonly timeoutMs: number
   private readonly client: string
-  private readonly peerAddress: number
-  private readonly peerPort: number
+  /** The size tsize and events report: null when not announced (netascii). */
+  private readonly total: number | null
   private readonly header = Buffer.alloc(4)
   private waitingForOackAck: boolean
   private acked = 0
@@ -100,9 +92,8 @@ export class SyncSession {
 
   constructor(private readonly o: SyncSessionOptions) {
     this.client = `${o.peer.address}:${o.peer.port}`
-    this.peerAddress = ipv4ToInt(o.peer.address)
-    this.peerPort = o.peer.port
-    this.negotiated = o.negotiated ?? negotiate(o.options, o.file.size, o.limits)
+    this.total = o.announceSize === false ? null : o.file.size
+    this.negotiated = o.negotiated ?? negotiate(o.options, this.total, o.limits)
     this.blksize = this.negotiated.blksize
     this.windowsize = this.negotiated.windowsize
     this.timeoutMs = Math.min(this.negotiated.timeoutMs ?? Infinity, o.limits.timeoutMs)
@@ -128,22 +119,21 @@ export class SyncSession {
     return this.probeAt !== null && this.probeAt < this.deadline ? this.probeAt : this.deadline
   }
 
-  /** One datagram, the first `length` bytes of `buf`, from `address:port` (address as a host-order integer). */
-  onDatagram(buf: Buffer, length: number, address: number, port: number): void {
+  /**
+   * One datagram, the first `length` bytes of `buf`: from the peer, or from a stranger (another address or
+   * port), who is answered through `reply`.
+   */
+  onDatagram(buf: Buffer, length: number, fromPeer: boolean, reply?: (packet: Buffer) => void): void {
     if (this.ended) return
     // The common case without an object: an ACK from the client is exactly 4 bytes.
-    if (length === 4 && buf[0] === 0 && buf[1] === TFTP_OPCODE.ack && address === this.peerAddress)
-      if (port === this.peerPort) return this.onAck((buf[2]! << 8) | buf[3]!)
+    if (fromPeer && length === 4 && buf[0] === 0 && buf[1] === TFTP_OPCODE.ack)
+      return this.onAck((buf[2]! << 8) | buf[3]!)
     const msg = buf.subarray(0, length)
-    if (address !== this.peerAddress || port !== this.peerPort) {
+    if (!fromPeer) {
       this.o.onStranger()
       const decoded = decodeTftp(msg)
       if (!decoded.ok || decoded.value.op !== 'error')
-        this.o.io.sendTo(
-          encodeTftp({ op: 'error', code: TFTP_ERROR.unknownTid, message: 'Unknown transfer ID' }),
-          address,
-          port,
-        )
+        reply?.(encodeTftp({ op: 'error', code: TFTP_ERROR.unknownTid, message: 'Unknown transfer ID' }))
       return
     }
     const decoded = decodeTftp(msg)
@@ -291,11 +281,7 @@ export class SyncSession {
   }
 
   private fail(reason: string): void {
-    this.o.io.sendTo(
-      encodeTftp({ op: 'error', code: TFTP_ERROR.notDefined, message: reason }),
-      this.peerAddress,
-      this.peerPort,
-    )
+    this.o.io.send(encodeTftp({ op: 'error', code: TFTP_ERROR.notDefined, message: reason }))
     this.finish('failed', reason)
   }
 
@@ -305,7 +291,7 @@ export class SyncSession {
       client: this.client,
       file: this.o.filename,
       bytes: this.bytesAcked(),
-      total: this.o.file.size,
+      total: this.total,
       blksize: this.blksize,
       windowsize: this.windowsize,
       ...(error === undefined ? {} : { error }),
@@ -322,10 +308,4 @@ export class SyncSession {
     this.o.io.close()
     this.o.onEnd({ kind, bytes: this.bytesAcked(), ...(error === undefined ? {} : { error }) })
   }
-}
-
-/** Dotted IPv4 to a host-order integer (the engine reads sockaddr_in the same way). */
-export function ipv4ToInt(address: string): number {
-  const p = address.split('.')
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0
 }
