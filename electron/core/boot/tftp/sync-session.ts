@@ -1,6 +1,7 @@
 /**
- * One octet-mode read transfer driven synchronously: the session worker's epoll loop (sync-engine.ts) hands it
- * each datagram and each expired deadline, and it answers at once through `SyncSessionIo`. No promises, no
+ * One read transfer driven synchronously: its driver (the session threads' epoll loop, sync-engine.ts, or the
+ * dgram driver, session.ts) hands it each datagram and each expired deadline, and it answers at once through
+ * `SyncSessionIo`. No promises, no
  * timers, no event-loop turn per ACK: bench:tftp measured that turn (libuv wake-up, a Buffer and an rinfo per
  * datagram, the timer refresh, the promise chain of the block source) at ~2/3 of the server's CPU per block
  * in lock-step, where C servers pay one recv and one send.
@@ -12,7 +13,8 @@
  * - OACK answered by ERROR 8 (OVMF asking tsize) ends the transfer quietly;
  * - strangers get ERROR 5 (never an ERROR for an ERROR) and change nothing;
  * - block numbers roll over past 65535 (absolute numbers inside, 16-bit on the wire).
- * netascii stays with session.ts (its size is unknown up front and it is rare); the pool routes it there.
+ * netascii: the dgram driver (session.ts) converts the file whole first and passes announceSize false (tsize
+ * is not answered); the epoll loop takes octet only, the pool sends netascii to the main thread.
  */
 import type { Logger } from '../../util/logger'
 import { negotiate, type Negotiated } from './options'
