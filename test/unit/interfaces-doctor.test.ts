@@ -103,4 +103,16 @@ describe('doctor', () => {
     const uplink = await runChecks(env({ uid: 0 }), 'uplink0')
     expect(uplink.find((c) => c.what.startsWith("interface 'uplink0'"))).toMatchObject({ level: 'warn' })
   })
+  it('tells a NIC without link from a missing one', async () => {
+    const unplugged = await runChecks(env({ uid: 0 }), 'carrier0')
+    expect(unplugged.find((c) => c.what.startsWith("interface 'carrier0'"))).toMatchObject({
+      level: 'fail',
+      what: "interface 'carrier0' is down (no link)",
+    })
+    const missing = await runChecks(env({ uid: 0 }), 'nope0')
+    expect(missing.find((c) => c.what.startsWith("interface 'nope0'"))).toMatchObject({
+      level: 'fail',
+      what: "interface 'nope0' does not exist",
+    })
+  })
 })
