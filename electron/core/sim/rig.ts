@@ -199,8 +199,9 @@ export class StormRig {
       // The first /24 (server, helper, QEMU nodes) stays out: those addresses belong to other hosts.
       for (const block of this.routedBlocks())
         await ip('-n', this.cli, 'route', 'add', 'local', block, 'dev', this.clientIface, 'table', 'local')
-      // Up is not yet running: serve started before the kernel's link watch marks the veth running sees no
-      // such interface (link-ready.ts). Both ends, so the clients' first DISCOVER is not sent into a dead link.
+      // Up is not yet running (link-ready.ts): with the bridge, the client end is up before the server end,
+      // whose carrier the kernel then marks running up to a second later, and a serve started before that
+      // sees no such interface. Both ends, so the clients' first DISCOVER is not sent into a dead link either.
       await waitForLinksReady(
         [
           { namespace: this.srv, dev: this.srvIf, address: this.serverIp },
