@@ -3,9 +3,9 @@
  * anything is started on them. `ip link set X up` returns before the kernel marks the link running: that is
  * done by the link-watch work (net/core/link_watch.c), which handles a non-urgent carrier-on (such as a veth
  * brought up after its peer) at most once a second, and later still while the RTNL lock is busy (other
- * namespaces being created or deleted). Until then Node's
- * os.networkInterfaces() (libuv keeps only IFF_UP and IFF_RUNNING links) leaves the link out, and
- * `rackboot serve --interface X` started at once fails with "interface X does not exist (present: lo)".
+ * namespaces being created or deleted). Until then Node's os.networkInterfaces() (libuv keeps only IFF_UP and
+ * IFF_RUNNING links) leaves the link out, and a `rackboot serve --interface X` started at once fails with
+ * "interface X does not exist (present: lo)".
  */
 import { z } from 'zod'
 import { err, ok, RackbootError, type Result } from '../util/result'
