@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join, delimiter } from 'node:path'
-import { listInterfaces, type InterfaceSource } from '../core/net/interfaces'
+import { listInterfaces, systemInterfaceSource, type InterfaceSource } from '../core/net/interfaces'
 import { ipxeRoots, rendererRoot } from '../core/paths'
 import { describeOtherServers, probeInterface } from '../core/net/rogue-dhcp'
 import { bindToInterface } from '../core/net/bind'
@@ -62,7 +62,15 @@ export async function runChecks(env: DoctorEnv, iface: string | null): Promise<C
   const nics = await listInterfaces(env.interfaces)
   if (iface) {
     const nic = nics.find((n) => n.name === iface)
-    if (!nic)
+    // Node lists only links that are up and running: a NIC without carrier is absent there, not in sysfs.
+    const operstate = nic ? null : await (env.interfaces ?? systemInterfaceSource).sysfs(iface, 'operstate')
+    if (!nic && operstate !== null && operstate !== 'up' && operstate !== 'unknown')
+      checks.push({
+        level: 'fail',
+        what: `interface '${iface}' is ${operstate} (no link)`,
+        fix: `bring it up (sudo ip link set dev ${iface} up) and check the cable and the switch port`,
+      })
+    else if (!nic)
       checks.push({
         level: 'fail',
         what: `interface '${iface}' does not exist`,

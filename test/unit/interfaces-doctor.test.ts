@@ -28,8 +28,17 @@ const fake: InterfaceSource = {
     bare0: [{ ...v4('fe80::1', 'fe80::1/64'), family: 'IPv6', scopeid: 2 }],
   }),
   routeTable: async () => ROUTES,
+  // carrier0 exists but is not running (no carrier): Node's list leaves it out, sysfs still has it.
   sysfs: async (name, attr) =>
-    attr === 'operstate' ? (name === 'bare0' ? 'down' : 'up') : attr === 'speed' ? '1000' : null,
+    !['uplink0', 'prov0', 'bare0', 'carrier0'].includes(name)
+      ? null
+      : attr === 'operstate'
+        ? name === 'bare0' || name === 'carrier0'
+          ? 'down'
+          : 'up'
+        : attr === 'speed'
+          ? '1000'
+          : null,
 }
 
 describe('interfaces', () => {
@@ -49,6 +58,10 @@ describe('interfaces', () => {
       /'nope0' does not exist \(present: bare0, prov0, uplink0\)/,
     )
     await expect(chooseBootInterface('bare0', { source: fake })).rejects.toThrow(/no IPv4 address/)
+    // Present but not running (a veth the kernel has not marked up yet): said so, not "does not exist".
+    await expect(chooseBootInterface('carrier0', { source: fake })).rejects.toThrow(
+      /'carrier0' is down, not up and running: bring it up \(ip link set dev carrier0 up\)/,
+    )
     await expect(chooseBootInterface('uplink0', { source: fake })).rejects.toThrow(/default route.*--force/)
     await expect(chooseBootInterface('uplink0', { source: fake, force: true })).resolves.toMatchObject({
       name: 'uplink0',
@@ -89,5 +102,17 @@ describe('doctor', () => {
     expect(good.find((c) => c.what.startsWith('interface'))).toMatchObject({ level: 'ok' })
     const uplink = await runChecks(env({ uid: 0 }), 'uplink0')
     expect(uplink.find((c) => c.what.startsWith("interface 'uplink0'"))).toMatchObject({ level: 'warn' })
+  })
+  it('tells a NIC without link from a missing one', async () => {
+    const unplugged = await runChecks(env({ uid: 0 }), 'carrier0')
+    expect(unplugged.find((c) => c.what.startsWith("interface 'carrier0'"))).toMatchObject({
+      level: 'fail',
+      what: "interface 'carrier0' is down (no link)",
+    })
+    const missing = await runChecks(env({ uid: 0 }), 'nope0')
+    expect(missing.find((c) => c.what.startsWith("interface 'nope0'"))).toMatchObject({
+      level: 'fail',
+      what: "interface 'nope0' does not exist",
+    })
   })
 })

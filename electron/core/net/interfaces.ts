@@ -78,14 +78,25 @@ export async function chooseBootInterface(
   name: string,
   options: { force?: boolean; source?: InterfaceSource } = {},
 ): Promise<InterfaceInfo & { ipv4: NonNullable<InterfaceInfo['ipv4']> }> {
-  const all = await listInterfaces(options.source)
+  const source = options.source ?? systemInterfaceSource
+  const all = await listInterfaces(source)
   const info = all.find((i) => i.name === name)
-  if (!info)
-    throw new RackbootError(
-      `interface '${name}' does not exist (present: ${all.map((i) => i.name).join(', ') || 'none'})`,
-      'not-found',
-    )
-  if (!info.ipv4)
+  if (!info) {
+    // Node lists only links that are up and running with an address; sysfs tells a missing link from one that
+    // is there but not (yet) running, such as a veth whose carrier the kernel has not marked up yet.
+    const operstate = await source.sysfs(name, 'operstate')
+    if (operstate === null)
+      throw new RackbootError(
+        `interface '${name}' does not exist (present: ${all.map((i) => i.name).join(', ') || 'none'})`,
+        'not-found',
+      )
+    if (operstate !== 'up' && operstate !== 'unknown')
+      throw new RackbootError(
+        `interface '${name}' is ${operstate}, not up and running: bring it up (ip link set dev ${name} up) and check its cable, or for a veth that its peer is up`,
+        'bad-request',
+      )
+  }
+  if (!info?.ipv4)
     throw new RackbootError(
       `interface '${name}' has no IPv4 address; give it one first, e.g. ip addr add 198.18.0.1/24 dev ${name}`,
       'bad-request',

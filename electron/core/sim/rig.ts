@@ -15,6 +15,7 @@ import { promisify } from 'node:util'
 import { dispatch } from '../api/dispatch'
 import { DEFAULT_IMAGE_NAME, ensureDefaultImage } from '../images/default-image'
 import { RA_SENDER_READY } from '../lab/lab'
+import { parseIpAddrJson, waitForLinksReady, type Link, type LinkState } from '../net/link-ready'
 import { Rackboot } from '../rackboot'
 import { intToIp, ipToInt } from '../util/ipv4'
 import { RackbootError } from '../util/result'
@@ -198,6 +199,16 @@ export class StormRig {
       // The first /24 (server, helper, QEMU nodes) stays out: those addresses belong to other hosts.
       for (const block of this.routedBlocks())
         await ip('-n', this.cli, 'route', 'add', 'local', block, 'dev', this.clientIface, 'table', 'local')
+      // Up is not yet running (link-ready.ts): with the bridge, the client end is up before the server end,
+      // whose carrier the kernel then marks running up to a second later, and a serve started before that
+      // sees no such interface. Both ends, so the clients' first DISCOVER is not sent into a dead link either.
+      await waitForLinksReady(
+        [
+          { namespace: this.srv, dev: this.srvIf, address: this.serverIp },
+          { namespace: this.cli, dev: this.clientIface, address: helper },
+        ],
+        { probe: probeLink },
+      )
     } catch (e) {
       await this.down()
       throw e
@@ -492,6 +503,19 @@ export class StormRig {
         })
       })
     })
+  }
+}
+
+/** `ip -j -n NS addr show dev X`; null when the link (or namespace) does not exist or the answer is unreadable. */
+async function probeLink(link: Link): Promise<LinkState | null> {
+  try {
+    const r = await execFileP('ip', ['-j', '-n', link.namespace, 'addr', 'show', 'dev', link.dev], {
+      timeout: 10_000,
+    })
+    const state = parseIpAddrJson(r.stdout)
+    return state.ok ? state.value : null
+  } catch {
+    return null
   }
 }
 
