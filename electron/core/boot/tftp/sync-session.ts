@@ -1,20 +1,26 @@
 /**
- * One read transfer driven synchronously: its driver (the session threads' epoll loop, sync-engine.ts, or the
- * dgram driver, session.ts) hands it each datagram and each expired deadline, and it answers at once through
- * `SyncSessionIo`. No promises, no
- * timers, no event-loop turn per ACK: bench:tftp measured that turn (libuv wake-up, a Buffer and an rinfo per
- * datagram, the timer refresh, the promise chain of the block source) at ~2/3 of the server's CPU per block
- * in lock-step, where C servers pay one recv and one send.
+ * One read transfer (its own TID, RFC 1350 §4): lock-step (RFC 1350) or windowed (RFC 7440), after RFC 2347
+ * option negotiation. The one implementation of the protocol; its driver hands it each datagram and each
+ * expired deadline, and it answers at once through `SyncSessionIo`. Drivers: the session threads' epoll loop
+ * (sync-engine.ts), and the dgram driver (session.ts) on Node's loop. No promises and no timers in here, so
+ * the epoll loop pays no event-loop turn per ACK: bench:tftp measured that turn (libuv wake-up, a Buffer and
+ * an rinfo per datagram, a timer refresh, a promise chain) at ~2/3 of the server's CPU per lock-step block.
  *
- * The protocol rules are session.ts's, kept in step with it (its header explains each):
- * - no resend on a duplicate or old ACK (no Sorcerer's Apprentice); in lock-step only the deadline resends;
- * - windowed: a duplicate of the current ACK arms one short probe per acknowledged window (EDK2 repeats
- *   its last ACK for every out-of-order block); an ACK inside the sent window restarts after it (RFC 7440 §4);
- * - OACK answered by ERROR 8 (OVMF asking tsize) ends the transfer quietly;
- * - strangers get ERROR 5 (never an ERROR for an ERROR) and change nothing;
- * - block numbers roll over past 65535 (absolute numbers inside, 16-bit on the wire).
- * netascii: the dgram driver (session.ts) converts the file whole first and passes announceSize false (tsize
- * is not answered); the epoll loop takes octet only, the pool sends netascii to the main thread.
+ * Sending rules, and why:
+ * - A duplicate or old ACK never triggers a resend by itself. Resending per duplicate is the Sorcerer's
+ *   Apprentice bug (RFC 1123 §4.2.3.1), which doubles traffic for the rest of the transfer. In lock-step only
+ *   the deadline resends. With a window, a duplicate of the current ACK is also how a client says "the first
+ *   block of your new window never came" (EDK2 repeats its last ACK for every out-of-order block), so it arms
+ *   a short probe: if no progress follows within about two round trips, the window is resent, once per
+ *   window. A duplicated ACK on a healthy link is followed by progress, which cancels the probe.
+ * - An ACK inside the window that was sent means the client lost the next block: the new window starts right
+ *   after it (RFC 7440 §4).
+ * - Packets from any other address or port get ERROR 5 (never an ERROR for an ERROR: two confused peers
+ *   would ping-pong) and change nothing (RFC 1350 §4).
+ * - An OACK answered by ERROR 8 is how EDK2 (OVMF) reads tsize before asking again: ended quietly.
+ * - Block numbers roll over past 65535: absolute numbers inside, the low 16 bits on the wire.
+ * - netascii: the dgram driver converts the file whole first and passes announceSize false (tsize is not
+ *   answered); the epoll loop takes octet only, and the pool sends netascii to the main thread.
  */
 import type { Logger } from '../../util/logger'
 import { negotiate, type Negotiated } from './options'
