@@ -100,7 +100,7 @@ export class Rackboot {
       // Only while HTTP listens: its address is in every system overlay (the agent's server URL), so an
       // overlay built before would be built again at start; one-shot commands build nothing.
       inputs: () => (this.supervisor.status().http.listening ? resolver.overlayInputsOfAll() : []),
-      // Machines powering on go first (see prebuild.ts): a second without DHCP or TFTP ends the storm's start.
+      // Machines powering on go first (see prebuild.ts), for the first seconds of a storm.
       busy: () => Date.now() - this.lastFirmwareTraffic < 1000,
       logger,
     })

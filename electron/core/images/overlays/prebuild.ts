@@ -9,8 +9,10 @@
  * It also steps aside while machines are powering on (`busy`): a cold storm's first second is CPU-bound on a
  * 2-core laptop (DHCP, lock-step TFTP and the simulator or the real NICs' interrupts), and 50 nodes' builds
  * there took ~0.5 s of CPU (200 nodes: ~2 s) exactly while the link waited for the first kernels
- * (bench:storm --trace). The nodes asking meanwhile get their overlay built on demand, later in their boot,
- * when the link is already full; the rest waits until the traffic calms down (at most `maxYieldMs`).
+ * (bench:storm --trace). So builds wait while DHCP and TFTP run, but only for the storm's first seconds
+ * (`maxYieldMs`): after that the link is full and the CPU has room, and the overlays must be ready before the
+ * storm's last nodes ask for them (an on-demand build there adds to the storm's tail). Nodes asking meanwhile
+ * get theirs built on demand.
  */
 import { silentLogger, type Logger } from '../../util/logger'
 import { errorMessage } from '../../util/result'
@@ -33,7 +35,7 @@ export interface OverlayPrebuilderOptions {
   now?: () => number
   /** True while latency-sensitive boot traffic runs (DHCP, TFTP): builds wait. Default: never busy. */
   busy?: () => boolean
-  /** How long builds wait for `busy` to end before they run anyway (a DHCP flood never ends); default 30 s. */
+  /** How long builds wait for `busy` to end before they run anyway (a storm's ramp; a flood never ends); 3 s. */
   maxYieldMs?: number
   /** How often a waiting builder looks at `busy` again; default 250 ms. */
   yieldCheckMs?: number
@@ -143,7 +145,7 @@ export class OverlayPrebuilder {
     }
     const now = (this.opts.now ?? Date.now)()
     this.yieldingSince ??= now
-    if (now - this.yieldingSince >= (this.opts.maxYieldMs ?? 30_000)) return false
+    if (now - this.yieldingSince >= (this.opts.maxYieldMs ?? 3_000)) return false
     this.recheck ??= setTimeout(() => {
       this.recheck = null
       this.pump()
