@@ -16,10 +16,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { StormRig, type Serve } from '../electron/core/sim/rig'
-import { withLimit, type StormReport } from '../electron/cli/sim'
+import { linkBytesPerSecond, withLimit, type StormReport } from '../electron/cli/sim'
 import { stderrLogger } from '../electron/core/util/logger'
 import { Rackboot } from '../electron/core/rackboot'
 import { fmt, markdownTable } from './lib/table'
+import { readRecords, startTraceSampler, traceSummary } from './lib/storm-trace'
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +40,10 @@ const { values: args } = parseArgs({
     /** Namespace prefix and /16../22 subnet, so two runs on one machine stay apart. */
     prefix: { type: 'string', default: 'rbst' },
     subnet: { type: 'string', default: '198.19.64.0/22' },
+    /** Run every server this many times per N, alternating which goes first (noise on a shared machine). */
+    rounds: { type: 'string', default: '1' },
+    /** Print where the time goes: link use, server and simulator CPU per 100 ms, stage starts (storm-trace.ts). */
+    trace: { type: 'boolean', default: false },
   },
 })
 
@@ -48,6 +53,7 @@ const logger = stderrLogger('bench:storm')
 
 interface Row {
   n: number
+  round: number
   server: string
   r: StormReport
 }
@@ -172,53 +178,79 @@ async function main(): Promise<void> {
   const servers = (args.only ?? 'rackboot,dnsmasq+nginx').split(',')
   const started = new Date()
   const rows: Row[] = []
+  const rounds = Math.max(1, Number(args.rounds) || 1)
   for (const n of counts) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rbst-bench-'))
     try {
-      for (const server of servers) {
-        const rig = new StormRig({
-          prefix: args.prefix,
-          subnet: args.subnet,
-          dataDir: path.join(dir, 'data'),
-          selfCommand: SELF,
-          logger,
-        })
-        const stop = () => void rig.down().finally(() => process.exit(130))
-        process.once('SIGINT', stop)
-        try {
-          await rig.up()
-          await rig.prepare({
-            nodes: n,
-            firmwareMix: args.mix,
-            inventory: 'known',
-            synthetic: {
-              kernelBytes: Number(args['kernel-mib']) << 20,
-              imageBytes: Number(args['image-mib']) << 20,
-            },
+      for (let round = 1; round <= rounds; round++)
+        for (const server of round % 2 === 1 ? servers : [...servers].reverse()) {
+          const rig = new StormRig({
+            prefix: args.prefix,
+            subnet: args.subnet,
+            // A data dir per round: every round is a first boot (cold) unless --warm.
+            dataDir: path.join(dir, `data-${round}`),
+            selfCommand: SELF,
+            logger,
           })
-          await rig.shape(args.link, args.qdisc === 'fq_codel' ? 'fq_codel' : 'fifo')
-          const daemons = server === 'rackboot' ? [await rig.startServe()] : await startPeer(rig, dir)
+          const stop = () => void rig.down().finally(() => process.exit(130))
+          process.once('SIGINT', stop)
           try {
-            if (args.warm) await (await rig.startClients({ deadlineMs: 300_000 })).done
-            const clients = await rig.startClients({ deadlineMs: 300_000 })
-            const r = withLimit(await clients.done, args.link)
-            rows.push({ n, server, r })
-            logger.info(
-              `stages p50/p95 ms: ${Object.entries(r.stagesMs)
-                .map(([k, v]) => `${k} ${v.p50}/${v.p95}`)
-                .join(', ')}`,
-            )
-            logger.info(
-              `N=${n} ${server}: ${r.ok}/${r.nodes} ok in ${fmt(r.wallMs / 1000, 2)} s (${fmt(r.vsLimit, 2)}× limit)`,
-            )
+            await rig.up()
+            await rig.prepare({
+              nodes: n,
+              firmwareMix: args.mix,
+              inventory: 'known',
+              synthetic: {
+                kernelBytes: Number(args['kernel-mib']) << 20,
+                imageBytes: Number(args['image-mib']) << 20,
+              },
+            })
+            await rig.shape(args.link, args.qdisc === 'fq_codel' ? 'fq_codel' : 'fifo')
+            const daemons = server === 'rackboot' ? [await rig.startServe()] : await startPeer(rig, dir)
+            try {
+              if (args.warm) await (await rig.startClients({ deadlineMs: 300_000 })).done
+              const recordsFile = path.join(dir, 'records.jsonl')
+              const clients = await rig.startClients({
+                deadlineMs: 300_000,
+                ...(args.trace ? { recordsFile } : {}),
+              })
+              const sampler = args.trace
+                ? startTraceSampler({
+                    netPid: daemons[0]!.pid,
+                    iface: rig.srvIf,
+                    serverPids: daemons.map((d) => d.pid),
+                    clientPid: clients.pid,
+                    intervalMs: 20,
+                  })
+                : null
+              const r = withLimit(await clients.done, args.link)
+              const samples = await sampler?.stop()
+              rows.push({ n, round, server, r })
+              if (samples) {
+                const file = path.join(os.tmpdir(), `storm-trace-${args.prefix}-${n}-${server}-${round}.json`)
+                const records = readRecords(recordsFile)
+                writeFileSync(file, JSON.stringify({ samples, records }))
+                const rate = linkBytesPerSecond(args.link) ?? 1.25e8
+                const load = os.loadavg().map((x) => x.toFixed(2))
+                const head = `trace N=${n} ${server} round ${round}, load ${load.join(' ')}, data ${file}:`
+                logger.info([head, ...traceSummary(samples, records, rate)].join('\n'))
+              }
+              logger.info(
+                `stages p50/p95 ms: ${Object.entries(r.stagesMs)
+                  .map(([k, v]) => `${k} ${v.p50}/${v.p95}`)
+                  .join(', ')}`,
+              )
+              logger.info(
+                `N=${n} ${server}: ${r.ok}/${r.nodes} ok in ${fmt(r.wallMs / 1000, 2)} s (${fmt(r.vsLimit, 2)}× limit)`,
+              )
+            } finally {
+              for (const d of daemons) await d.stop()
+            }
           } finally {
-            for (const d of daemons) await d.stop()
+            process.off('SIGINT', stop)
+            await rig.down()
           }
-        } finally {
-          process.off('SIGINT', stop)
-          await rig.down()
         }
-      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -234,7 +266,8 @@ function report(rows: Row[], started: Date): void {
   out.push(
     `Per node: ROM DHCP, TFTP (undionly.kpxe 1432 lock-step, or ipxe.efi 1468 windowsize 4 after the EDK2 tsize probe; dnsmasq and tftpd-hpa answer it lock-step), iPXE DHCP, script, kernel ${args['kernel-mib']} MiB, image ${args['image-mib']} MiB, system overlay; power-on spread 1 s${args.warm ? '; warm: every node booted once before, against the same server' : '; cold: first boot of every node'}.\n`,
   )
-  const peerOf = (n: number) => rows.find((x) => x.n === n && x.server !== 'rackboot')
+  const peerOf = (n: number, round: number) =>
+    rows.find((x) => x.n === n && x.round === round && x.server !== 'rackboot')
   out.push(
     markdownTable(
       [
@@ -251,8 +284,8 @@ function report(rows: Row[], started: Date): void {
         'total p95 s',
         'rackboot ÷ peer',
       ],
-      rows.map(({ n, server, r }) => {
-        const peer = peerOf(n)
+      rows.map(({ n, round, server, r }) => {
+        const peer = peerOf(n, round)
         return [
           String(n),
           server,

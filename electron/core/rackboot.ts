@@ -52,6 +52,8 @@ export class Rackboot {
   private readonly disposers: Array<() => void> = []
   private readonly lab: LabHandlers
   private closed = false
+  /** When the last DHCP or TFTP event was seen (ms): machines powering on, whom background work lets go first. */
+  private lastFirmwareTraffic = 0
 
   private constructor(
     readonly store: Store,
@@ -64,6 +66,11 @@ export class Rackboot {
     this.images = new ImageStore({ root: join(store.dataDir, 'images'), logger })
     this.timelines = new TimelineRecorder({ dir: join(store.dataDir, 'timelines'), logger })
     this.disposers.push(this.bus.on('boot/event', (e) => this.timelines.record(e)))
+    this.disposers.push(
+      this.bus.on('boot/event', (e) => {
+        if (e.stage === 'dhcp' || e.stage === 'tftp') this.lastFirmwareTraffic = Date.now()
+      }),
+    )
     this.capture = new CaptureController({
       repo,
       now: () => Date.now(),
@@ -93,6 +100,8 @@ export class Rackboot {
       // Only while HTTP listens: its address is in every system overlay (the agent's server URL), so an
       // overlay built before would be built again at start; one-shot commands build nothing.
       inputs: () => (this.supervisor.status().http.listening ? resolver.overlayInputsOfAll() : []),
+      // Machines powering on go first (see prebuild.ts), for the first seconds of a storm.
+      busy: () => Date.now() - this.lastFirmwareTraffic < 1000,
       logger,
     })
     this.supervisor = new Supervisor({

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { BootEvent } from '../../electron/core/boot/events'
-import { TimelineRecorder } from '../../electron/core/boot/timeline/recorder'
+import { TimelineRecorder, readLatestBoot } from '../../electron/core/boot/timeline/recorder'
 import { silentLogger } from '../../electron/core/util/logger'
 
 const MAC = '52:54:00:1e:00:01'
@@ -203,6 +203,32 @@ describe('boot timeline recorder', () => {
     const [boot] = await r.list(MAC)
     expect(boot!.transfers.image).toEqual({ bytes: 2_000_000, total: 2_000_000 })
     expect(readdirSync(join(dir, '52-54-00-1e-00-01'))).toEqual(['2026-11-26T12-00-00.000Z.json'])
+  })
+
+  it('milestones and failures reach the file at once; routine steps with the next of those, or a little later', async () => {
+    const { r, dir } = recorder(() => 5)
+    const onDisk = async () => (await readLatestBoot(dir, MAC))?.events.map((e) => e.step) ?? []
+    // Every event recorded so far applied, without flush() (which writes everything).
+    const applied = () => (r as unknown as { queue: Promise<void> }).queue
+    r.record(ev(0, 'dhcp', 'discover', { clientType: 'UEFI PXE' }))
+    r.record(ev(0.01, 'dhcp', 'offer', { clientType: 'UEFI PXE', ip: '198.19.30.11' }))
+    await applied()
+    expect(await onDisk()).toEqual(['discover'])
+    r.record(ev(4, 'dhcp', 'ack', { clientType: 'UEFI PXE', ip: '198.19.30.11' }))
+    await applied()
+    expect(await onDisk()).toEqual(['discover', 'offer', 'ack'])
+    // iPXE's DISCOVER is no new milestone: on disk a moment later, with no other event and no flush.
+    r.record(ev(9, 'dhcp', 'discover', { clientType: 'iPXE' }))
+    await applied()
+    expect(await onDisk()).toEqual(['discover', 'offer', 'ack'])
+    for (let i = 0; i < 100 && (await onDisk()).length < 4; i++)
+      await new Promise((res) => setTimeout(res, 100))
+    expect(await onDisk()).toEqual(['discover', 'offer', 'ack', 'discover'])
+    r.record(ev(9.1, 'dhcp', 'request', { clientType: 'iPXE' }))
+    r.record(ev(9.2, 'dhcp', 'nak', { clientType: 'iPXE', detail: 'not yours' }))
+    await applied()
+    expect(await onDisk()).toEqual(['discover', 'offer', 'ack', 'discover', 'request', 'nak'])
+    await r.flush()
   })
 
   it("an agent whose 'up' report was lost is up at its first heartbeat (a NIC that came up late)", async () => {

@@ -16,7 +16,7 @@ import {
 } from '../../electron/core/boot/dhcp'
 import { DhcpEngine, type EngineConfig, type Outcome, type Reply } from '../../electron/core/boot/dhcp/engine'
 import { LeaseBook, type Reservations } from '../../electron/core/boot/dhcp/leases'
-import type { JournalRecord } from '../../electron/core/boot/dhcp/journal'
+import type { JournalLevel, JournalRecord } from '../../electron/core/boot/dhcp/journal'
 import type { ClientKind } from '../../electron/core/boot/dhcp/pxe'
 import type { BootEvent } from '../../electron/core/boot/events'
 import { ipToInt, intToIp, parseCidr } from '../../electron/core/util/ipv4'
@@ -63,6 +63,7 @@ function setup(
     extra.reservations ?? noReservations,
   )
   const records: JournalRecord[] = []
+  const levels: Array<JournalLevel | undefined> = []
   const events: BootEvent[] = []
   const pxeCalls: Array<{ mac: string; kind: ClientKind }> = []
   const config: EngineConfig = {
@@ -82,8 +83,9 @@ function setup(
     config,
     book,
     journal: {
-      record: (r) => {
+      record: (r, level) => {
         records.push(structuredClone(r))
+        levels.push(level)
         return Promise.resolve()
       },
     },
@@ -100,6 +102,7 @@ function setup(
     engine,
     book,
     records,
+    levels,
     events,
     pxeCalls,
     advance: (ms: number) => (clock += ms),
@@ -447,5 +450,29 @@ describe('reservations in the engine', () => {
     expect(ack.wire.options.messageType).toBe(DhcpMessageType.Ack)
     const thief = patched(udhcpc[1]!, { options: { requestedIp: '198.18.10.11', serverId: SERVER } })
     expect(only(await t.send(thief)).wire.options.messageType).toBe(DhcpMessageType.Nak)
+  })
+
+  it('a reserved address is ACKed once its line is written; a pool address only once it is fdatasynced', async () => {
+    const reservations: Reservations = {
+      ipFor: (mac) => (mac === '52:54:00:0a:00:01' ? ip('198.18.10.11') : null),
+      reservedFor: (a) => (a === ip('198.18.10.11') ? ['52:54:00:0a:00:01'] : null),
+    }
+    const t = setup({}, { reservations })
+    only(await t.send(bios[0]!))
+    const ack = only(
+      await t.send(patched(bios[1]!, { options: { requestedIp: '198.18.10.11', serverId: SERVER } })),
+    )
+    expect(ack.wire.options.messageType).toBe(DhcpMessageType.Ack)
+    // udhcpc has no reservation: a pool address, whose only owner record is the journal.
+    const offer = only(await t.send(udhcpc[0]!))
+    const poolAck = only(
+      await t.send(patched(udhcpc[1]!, { options: { requestedIp: offer.wire.yiaddr, serverId: SERVER } })),
+    )
+    expect(poolAck.wire.options.messageType).toBe(DhcpMessageType.Ack)
+    expect(t.records.map((r) => (r.kind === 'lease' ? intToIp(r.lease.ip) : r.kind))).toEqual([
+      '198.18.10.11',
+      offer.wire.yiaddr,
+    ])
+    expect(t.levels).toEqual(['written', 'synced'])
   })
 })

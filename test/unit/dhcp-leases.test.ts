@@ -293,6 +293,33 @@ describe('lease journal', () => {
     await o.journal.close()
   })
 
+  it("'written' resolves once the line is in the file, before the group's fdatasync; 'synced' only after it", async () => {
+    const file = join(dir, 'leases.jsonl')
+    const o = await LeaseJournal.open(file, silentLogger, Date.now())
+    // Hold the fdatasync: what resolves meanwhile did not wait for it.
+    const handle = (o.journal as unknown as { handle: { datasync(): Promise<void> } }).handle
+    const realSync = handle.datasync.bind(handle)
+    let release: () => void = () => undefined
+    const held = new Promise<void>((r) => (release = r))
+    handle.datasync = () => held.then(realSync)
+    // Resolves although its group's fdatasync is held, with the line already in the file.
+    await o.journal.record(
+      { kind: 'lease', lease: lease(mac(1), '198.18.30.1', Date.now() + 60_000) },
+      'written',
+    )
+    expect(replay(await readFile(file, 'utf8')).entries.map((e) => e.mac)).toEqual([mac(1)])
+    // A pool lease waits for an fdatasync: not while the one before it is held.
+    let synced = false
+    const pool = o.journal.record({ kind: 'lease', lease: lease(mac(2), '198.18.30.2', Date.now() + 60_000) })
+    void pool.then(() => (synced = true))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(synced).toBe(false)
+    release()
+    await pool
+    expect(replay(await readFile(file, 'utf8')).entries.map((e) => e.mac)).toEqual([mac(1), mac(2)])
+    await o.journal.close()
+  })
+
   it('a write failure rejects the record (no ACK) instead of pretending', async () => {
     const file = join(dir, 'leases.jsonl')
     const o = await LeaseJournal.open(file, silentLogger, Date.now())

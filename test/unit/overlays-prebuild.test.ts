@@ -163,6 +163,65 @@ describe('overlay prebuilder under a steady stream of changes', () => {
   })
 })
 
+describe('overlay prebuilder while machines power on', () => {
+  it('builds nothing while busy, builds once the traffic ends; a node that asks meanwhile is built on demand', async () => {
+    const c = recordingCache()
+    let busy = true
+    const p = new OverlayPrebuilder({
+      cache: c.cache,
+      inputs: () => inputsOf(2),
+      debounceMs: 1,
+      busy: () => busy,
+      yieldCheckMs: 2,
+    })
+    cleanups.push(() => p.stop())
+    p.schedule()
+    for (let k = 0; k < 20; k++) await new Promise((r) => setTimeout(r, 5))
+    expect(c.calls).toEqual([])
+    busy = false
+    await drain(p, c)
+    expect(c.calls.slice().sort()).toEqual(['n1/runtime', 'n1/system', 'n2/runtime', 'n2/system'])
+  })
+
+  it('waits at most maxYieldMs for the traffic to end (a DHCP flood never does)', async () => {
+    const c = recordingCache()
+    let t = 0
+    const p = new OverlayPrebuilder({
+      cache: c.cache,
+      inputs: () => inputsOf(1),
+      debounceMs: 1,
+      busy: () => true,
+      maxYieldMs: 100,
+      yieldCheckMs: 2,
+      now: () => t,
+    })
+    cleanups.push(() => p.stop())
+    p.schedule()
+    for (let k = 0; k < 10; k++) await new Promise((r) => setTimeout(r, 5))
+    expect(c.calls).toEqual([])
+    t += 100
+    for (let k = 0; k < 100 && c.calls.length === 0; k++) await new Promise((r) => setTimeout(r, 5))
+    expect(c.calls).toEqual(['n1/system'])
+    await drain(p, c)
+  })
+
+  it('stop() while waiting leaves no timer behind and idle() resolves', async () => {
+    const c = recordingCache()
+    const p = new OverlayPrebuilder({
+      cache: c.cache,
+      inputs: () => inputsOf(1),
+      debounceMs: 1,
+      busy: () => true,
+      yieldCheckMs: 2,
+    })
+    p.schedule()
+    for (let k = 0; k < 5; k++) await new Promise((r) => setTimeout(r, 5))
+    await p.stop()
+    await p.idle()
+    expect(c.calls).toEqual([])
+  })
+})
+
 const skip = missing({ commands: ['cpio'] })
 
 describe.skipIf(skip)('overlays built ahead by the core', () => {

@@ -1,6 +1,7 @@
 /**
  * The DHCP server's decisions, without sockets: a decoded request in, replies (packet + destination) out,
- * leases changed in the book and made durable through the journal before any ACK is returned.
+ * leases changed in the book and recorded in the journal before any ACK is returned (fdatasynced for pool
+ * addresses, written for reserved ones: see request() and journal.ts).
  * RFC 2131 §4.3 (server behaviour) and §4.4 (client states, as seen by the server); PXE spec 2.1 for proxyDHCP.
  */
 import { prefixToNetmask, type Cidr } from '../../util/ipv4'
@@ -12,7 +13,7 @@ import { bootDecision, type BootContext, type BootDecision, type ClientKind } fr
 import { ChainMemory } from './chain'
 import { replyDestination, type ReplyDestination, type ReplyKind } from './reply'
 import type { LeaseBook } from './leases'
-import type { JournalRecord } from './journal'
+import type { JournalLevel, JournalRecord } from './journal'
 
 export interface EngineConfig {
   mode: 'server' | 'proxy'
@@ -32,7 +33,8 @@ export interface EngineConfig {
 export interface EngineDeps {
   config: EngineConfig
   book: LeaseBook
-  journal: { record(r: JournalRecord): Promise<void> }
+  /** Resolves when the record got as far as `level` (journal.ts); stand-ins may ignore the level. */
+  journal: { record(r: JournalRecord, level?: JournalLevel): Promise<void> }
   /** Name of the node owning this MAC, for option 12 and events. */
   nodeName(mac: string): string | null
   /** Capture mode sees every PXE DISCOVER (it decides for unknown MACs); may assign a node. */
@@ -217,7 +219,11 @@ export class DhcpEngine {
     }
     const bound = this.deps.book.bind(mac, ip, now, this.deps.config.leaseSeconds * 1000, o.hostName ?? null)
     if (!bound.ok) return this.nak(request, bound.reason, event)
-    await this.deps.journal.record({ kind: 'lease', lease: bound.lease })
+    // A pool address is owned by nothing but the journal: its ACK waits for the fdatasync. A node's reserved
+    // address is given to its MACs by the inventory whatever the journal holds, so its ACK only waits for the
+    // write (which survives kill -9): a power cut that loses the line cannot give the address to another MAC.
+    const reserved = this.deps.book.reservedIpOf(mac) === ip
+    await this.deps.journal.record({ kind: 'lease', lease: bound.lease }, reserved ? 'written' : 'synced')
     event('ack', { ip: wanted! })
     return replies(this.reply(request, 'ack', DhcpMessageType.Ack, wanted!, boot, mac))
   }

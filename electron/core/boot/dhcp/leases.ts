@@ -1,8 +1,8 @@
 /**
  * Address allocation (pure, in memory). Invariant: an address is held by at most one MAC at a time —
  * a reservation (a node's IPv4) belongs to that node's MACs only, and a pool address to whichever MAC holds
- * an unexpired lease on it. Offers hold an address briefly; bindings are made durable by the lease journal
- * before the ACK leaves (see journal.ts), so the invariant also holds across a crash.
+ * an unexpired lease on it. Offers hold an address briefly; bindings are recorded by the lease journal before
+ * the ACK leaves (pool ones fdatasynced; see journal.ts), so the invariant also holds across a crash.
  */
 import { intToIp } from '../../util/ipv4'
 
