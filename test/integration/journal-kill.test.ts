@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { LeaseJournal } from '../../electron/core/boot/dhcp/journal'
 import { silentLogger } from '../../electron/core/util/logger'
+import { macOf } from '../support/writer-child'
 
 const repo = resolve(import.meta.dirname, '../..')
 const writer = join(repo, 'test/support/journal-writer.ts')
@@ -24,11 +25,6 @@ afterAll(async () => {
   if (child?.exitCode === null) child.kill('SIGKILL')
   await rm(dir, { recursive: true, force: true })
 })
-
-function macOf(k: number): string {
-  const hex = k.toString(16).padStart(6, '0')
-  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`
-}
 
 /** Runs the writer until it acknowledged at least `minAcks` leases plus a random moment, then SIGKILLs it. */
 async function runAndKill(file: string, minAcks: number): Promise<number> {

@@ -5,26 +5,9 @@
  * holds), printing `ack <k>` once record k resolved: the moment the server would send that ACK.
  */
 import { LeaseJournal } from '../../electron/core/boot/dhcp/journal'
-import type { Logger } from '../../electron/core/util/logger'
+import { macOf, writerArgument, writerLogger as logger } from './writer-child'
 
-const file = process.argv[2]
-if (!file) {
-  process.stderr.write('usage: journal-writer.ts <file>\n')
-  process.exit(2)
-}
-// Bounded even if the parent dies without killing us.
-setTimeout(() => process.exit(3), 60_000).unref()
-
-const logger: Logger = {
-  info: (m) => process.stderr.write(`info: ${m}\n`),
-  warn: (m) => process.stderr.write(`warn: ${m}\n`),
-  error: (m) => process.stderr.write(`error: ${m}\n`),
-}
-
-export function macOf(k: number): string {
-  const hex = k.toString(16).padStart(6, '0')
-  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`
-}
+const file = writerArgument('journal-writer.ts <file>')
 
 const { journal, entries } = await LeaseJournal.open(file, logger, Date.now())
 const handle = (journal as unknown as { handle: { datasync(): Promise<void> } }).handle

@@ -9,26 +9,9 @@
  */
 import { Store } from '../../electron/core/inventory/store'
 import { nodeSchema } from '../../electron/core/inventory/schema'
-import type { Logger } from '../../electron/core/util/logger'
+import { macOf, writerArgument, writerLogger as logger } from './writer-child'
 
-const dataDir = process.argv[2]
-if (!dataDir) {
-  process.stderr.write('usage: store-writer.ts <dataDir>\n')
-  process.exit(2)
-}
-// Bounded even if the parent dies without killing us.
-setTimeout(() => process.exit(3), 60_000).unref()
-
-const logger: Logger = {
-  info: (m) => process.stderr.write(`info: ${m}\n`),
-  warn: (m) => process.stderr.write(`warn: ${m}\n`),
-  error: (m) => process.stderr.write(`error: ${m}\n`),
-}
-
-function macOf(k: number): string {
-  const hex = k.toString(16).padStart(6, '0')
-  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`
-}
+const dataDir = writerArgument('store-writer.ts <dataDir>')
 
 process.stdout.write('opening\n')
 const store = await Store.open({ dataDir, logger, backupIntervalMs: 0, groupCommitMs: 5 })
