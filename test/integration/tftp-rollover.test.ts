@@ -65,7 +65,7 @@ describe.each([0, 2])('block number rollover, %i session threads', (threads) => 
     expect(sha256(r.data)).toBe(sha256(data))
   })
 
-  it.skipIf(threads === 0)('a disk file cut short mid-transfer: ERROR 0 saying where it ended', async () => {
+  it('a disk file cut short mid-transfer: ERROR 0 saying where it ended', async () => {
     const name = 'shrinks.img'
     writeFileSync(path.join(dir, name), patternBytes(9 * 1024 * 1024, 7))
     const r = await tftpGet({
@@ -76,12 +76,15 @@ describe.each([0, 2])('block number rollover, %i session threads', (threads) => 
         if (block === 10) truncateSync(path.join(dir, name), 0)
       },
     })
-    // Larger than the file cache takes (8 MiB), so read from disk. The session thread read its first 256 KiB
-    // before the cut; the block that spans that chunk's end starts the next read, at the page below it.
-    expect(r.error).toEqual({
-      code: 0,
-      message: `cannot read '${name}': the file shrank: nothing to read at byte 258048 of 9437184`,
-    })
+    // Larger than the file cache takes (8 MiB), so read from disk. Where the cut is found depends on how far
+    // ahead the path reads (a session thread preads 256 KiB at a time; the main thread reads 64 KiB chunks
+    // one ahead), so only the shape of the message is fixed. Without the check the client would get a short
+    // file and no error.
+    expect(r.error?.code).toBe(0)
+    expect(r.error?.message).toMatch(
+      new RegExp(`^cannot read '${name}': the file shrank: nothing to read at byte \\d+ of 9437184$`),
+    )
+    expect(r.data.length).toBeLessThan(9437184)
   })
 
   const skip = missing({ commands: ['atftp'] })

@@ -41,6 +41,19 @@ describe('ChunkedFile', () => {
     expect(r.file.bytes(9728, 272)).toEqual(r.data.subarray(9728, 10_000)) // the short last block
   })
 
+  it('a block spanning two chunks gets a buffer of its own (a waiting dgram send still holds the last one)', () => {
+    const r = rig(20_000, 4096)
+    r.file.bytes(0, 512)
+    r.deliverAll()
+    const first = r.file.bytes(4000, 512)!
+    const copy = Buffer.from(first)
+    r.file.bytes(4608, 512)
+    r.deliverAll()
+    const second = r.file.bytes(8000, 512)!
+    expect(second).toEqual(r.data.subarray(8000, 8512))
+    expect(first).toEqual(copy)
+  })
+
   it('drops chunks below what was acknowledged and never asks for a chunk twice', () => {
     const r = rig(20_000, 4096)
     r.file.bytes(0, 512)

@@ -67,7 +67,8 @@ const UDP_SEGMENT = 103
 const GSO_MAX_SEGMENTS = 64
 const GSO_MAX_BYTES = 65507
 const EINTR = 4
-const EAGAIN = 11
+/** EIO, EINVAL, ENOPROTOOPT, EOPNOTSUPP (Linux). */
+const GSO_UNSUPPORTED = new Set([5, 22, 92, 95])
 
 /** Loads koffi + libc once per batch owner; null where it cannot (not Linux, not 64-bit LE, no koffi). */
 export function loadSendLib(): SendLib | null {
@@ -122,7 +123,8 @@ class PortableBatch implements UdpBatch {
     if (this.queue.length >= this.capacity) return false
     checkSize(head, body, this.maxDatagram)
     // dgram keeps the buffers if the send has to wait for the socket: copy the head, which callers reuse.
-    // The body is the caller's block, which it does not modify once pushed.
+    // The body is the caller's block, which it does not modify once pushed (sync-file.ts gives a block that
+    // spans two chunks a buffer of its own for this reason).
     this.queue.push(body ? [Buffer.from(head), body] : [Buffer.from(head)])
     return true
   }
@@ -250,8 +252,10 @@ export class MmsgStaging {
         if (n >= 0) return count
         const e = this.lib.errno()
         if (e === EINTR) continue
-        if (e === EAGAIN) return 0
-        this.gso = null // EIO (no checksum offload), EINVAL, ENOPROTOOPT: this path is not for this socket
+        // The kernel or device cannot segment (EIO: no checksum offload; EINVAL, ENOPROTOOPT, EOPNOTSUPP):
+        // sendmmsg from now on. Anything else (EAGAIN, ENOBUFS, an unreachable peer) is this send's alone.
+        if (!GSO_UNSUPPORTED.has(e)) return 0
+        this.gso = null
         break
       }
     }

@@ -85,7 +85,9 @@ export class FileCache {
   }
 }
 
-const versionOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`
+/** ctime and mode too: a chmod that makes the file unreadable must not leave it served from memory. */
+const versionOf = (st: BigIntStats): string =>
+  `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`
 
 /**
  * The file's bytes in shared memory: TFTP session threads get the cached copy itself through postMessage

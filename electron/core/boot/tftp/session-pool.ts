@@ -1,9 +1,10 @@
 /**
  * Worker threads that run TFTP sessions, so transfers are not bound to the one main thread (bench:tftp: one
  * JS thread stopped scaling at one core while atftpd and tftpd-hpa used both). The main thread keeps the
- * request port, RRQ decoding, root confinement and the file provider; a worker gets the negotiated request
- * and reads the opened file through messages. Events, outcomes and counters come back as messages, so the
- * server's callers see exactly what an in-process session reports.
+ * request port, RRQ decoding, root confinement and the file provider; a worker gets the request and the
+ * opened file's bytes: whole (a copy, or the file cache's shared memory), by descriptor (a disk file the thread
+ * preads), or in chunks over messages. Events, outcomes and counters come back as messages, so the server's
+ * callers see exactly what an in-process session reports.
  *
  * Loading: bundles carry `tftp-session-worker.js` next to the main bundle (or one directory up, for a
  * chunk); from TypeScript sources (tsx, vitest) the worker requires session-worker.ts through tsx's
@@ -80,7 +81,10 @@ interface Running {
   settle(o: TftpOutcome | { kind: 'unbound'; error: string }): void
 }
 
-/** Files up to this size are sent to the thread whole; larger ones are read in chunks on request. */
+/**
+ * Files up to this size are copied to the thread whole; larger ones go by descriptor (disk files, to an epoll
+ * thread) or are read in chunks on request. Cached files go whole at any size: they are shared, not copied.
+ */
 const WHOLE_FILE_BYTES = 4 * 1024 * 1024
 
 /**
@@ -260,7 +264,8 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
 
   return {
     threads: threads.length,
-    handles: (mode, host) => !sync || (mode === 'octet' && isIPv4(host)),
+    // With every thread gone (each loop failed), the server serves in-process rather than refusing.
+    handles: (mode, host) => threads.some((t) => !t.gone) && (!sync || (mode === 'octet' && isIPv4(host))),
     run(req) {
       const id = nextId++
       const alive = threads.filter((t) => !t.gone)

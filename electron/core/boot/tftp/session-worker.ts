@@ -1,7 +1,9 @@
 /**
- * Worker-thread entry: runs TFTP sessions (session.ts, unchanged) off the main thread, so transfers use a
- * second core. Each session binds its own ephemeral socket here; its file stays on the main thread (the
- * provider may generate it per client) and is read in chunks over messages (one per 64 KiB, not per block).
+ * Worker-thread entry: runs TFTP sessions off the main thread, so transfers use a second core. Where the pool
+ * passes an eventfd and the syscalls load (Linux, 64-bit, koffi), the thread runs the epoll loop of
+ * sync-engine.ts and never returns to Node's loop; elsewhere it runs the dgram sessions of session.ts (below).
+ * Each session binds its own ephemeral socket here; a file that is not sent whole stays on the main thread
+ * (the provider may generate it per client) and is read over messages in 256 KiB chunks, not per block.
  *
  * Bundled as its own entry (build/build-node.mjs, electron.vite.config.ts) as `tftp-session-worker.js`;
  * under tsx and vitest session-pool.ts loads this file through tsx's require hook.

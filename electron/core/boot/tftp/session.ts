@@ -117,7 +117,7 @@ class DgramSession implements TftpSession {
   constructor(private readonly o: TftpSessionOptions) {
     this.outcome = new Promise((resolve) => (this.resolveOutcome = resolve))
     this.logger = o.logger ?? silentLogger
-    this.now = o.now ?? Date.now
+    this.now = o.now ?? (() => performance.now()) // monotonic: only differences are used
     const total = o.mode === 'octet' ? o.file.size : null
     this.negotiated = negotiate(o.options, total, o.limits)
     o.socket.on('message', (msg, rinfo) => {

@@ -156,9 +156,15 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
   const reads = new Map<number, { file: ChunkedFile; offset: number; wake(): void }>()
   let nextRead = 0
   let stopping: string | null = null
-  /** Read once per wake-up: Date.now() per ACK in the sessions cost as much as the session's own work. */
-  let clock = Date.now()
-  /** Abort messages that overtook their start (cannot happen with one ordered port, kept for safety). */
+  /**
+   * Read once per wake-up (a clock read per ACK cost as much as the session's own work); monotonic, so a
+   * wall-clock step (NTP at boot) cannot hold or fire every deadline.
+   */
+  let clock = performance.now()
+  /**
+   * Aborts that overtook their start: the pool posts a small file's start only once it has read it, so an
+   * abort or stop can come first.
+   */
   const earlyAborts = new Map<number, string>()
 
   const events = Buffer.alloc(EVENT_SIZE * MAX_EVENTS)
@@ -183,12 +189,26 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
   }
 
   const start = (m: Extract<ToSessionWorker, { t: 'start' }>): void => {
+    const early = earlyAborts.get(m.id)
+    earlyAborts.delete(m.id)
     if (stopping !== null) return post({ t: 'unbound', id: m.id, error: stopping })
     const fd = openSocket(m.host)
     if (typeof fd === 'string') return post({ t: 'unbound', id: m.id, error: fd })
+    let session: SyncSession | null = null
+    let file: SyncFile
+    if (m.bytes) file = wholeSyncFile(m.bytes)
+    else if (m.fd !== undefined) file = new DescriptorFile(m.size, m.fd, c)
+    else {
+      const remote = new ChunkedFile(m.size, CHUNK, (offset, length) => {
+        const req = nextRead++
+        reads.set(req, { file: remote, offset, wake: () => session?.onBytes() })
+        post({ t: 'read', id: m.id, req, offset, length })
+      })
+      file = remote
+    }
     // Negotiated here too (the session does the same), so the staging fits the blocks exactly: packed
     // full-size datagrams are what lets a window leave as one GSO send.
-    const negotiated = negotiate(m.options, m.size, m.limits)
+    const negotiated = negotiate(m.options, file.size, m.limits) // the bytes at hand: tsize matches what is sent
     const datagram = Math.max(negotiated.blksize + 4, 512)
     const staging = new MmsgStaging(
       fd,
@@ -224,18 +244,6 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
         c.close(fd)
       },
     }
-    let session: SyncSession | null = null
-    let file: SyncFile
-    if (m.bytes) file = wholeSyncFile(m.bytes)
-    else if (m.fd !== undefined) file = new DescriptorFile(m.size, m.fd, c)
-    else {
-      const remote = new ChunkedFile(m.size, CHUNK, (offset, length) => {
-        const req = nextRead++
-        reads.set(req, { file: remote, offset, wake: () => session?.onBytes() })
-        post({ t: 'read', id: m.id, req, offset, length })
-      })
-      file = remote
-    }
     session = new SyncSession({
       peer: m.peer,
       filename: m.filename,
@@ -260,11 +268,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
     byFd.set(fd, entry)
     byId.set(m.id, entry)
     watch(fd, fd)
-    const early = earlyAborts.get(m.id)
-    if (early !== undefined) {
-      earlyAborts.delete(m.id)
-      entry.session.abort(early)
-    }
+    if (early !== undefined) entry.session.abort(early)
   }
 
   const onMessage = (m: ToSessionWorker): void => {
@@ -310,7 +314,7 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
       }
       const timeout = next === Infinity ? 1000 : Math.max(0, Math.min(1000, Math.ceil(next - clock)))
       const n = c.epoll_wait(ep, events, MAX_EVENTS, timeout)
-      clock = Date.now()
+      clock = performance.now()
       if (n < 0 && c.errno() !== EINTR) throw new Error(`epoll_wait failed: ${c.strerror(c.errno())}`)
       for (let i = 0; i < n; i++) {
         const tag = events.readInt32LE(i * EVENT_SIZE + EVENT_DATA)

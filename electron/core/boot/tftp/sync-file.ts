@@ -35,8 +35,6 @@ export class ChunkedFile implements SyncFile {
   failure: string | null = null
   private readonly chunks = new Map<number, Buffer>()
   private readonly asked = new Set<number>()
-  /** Bytes of a block that spans two chunks. */
-  private scratch: Buffer | null = null
 
   /**
    * @param ask Starts reading `length` bytes at `offset`; the answer comes back through deliver().
@@ -59,11 +57,8 @@ export class ChunkedFile implements SyncFile {
     if (at + length <= first.length) return first.subarray(at, at + length)
     const second = this.chunks.get(c + 1)
     if (!second) return null
-    if (!this.scratch || this.scratch.length < length) this.scratch = Buffer.allocUnsafe(length)
-    const head = first.length - at
-    first.copy(this.scratch, 0, at)
-    second.copy(this.scratch, head, 0, length - head)
-    return this.scratch.subarray(0, length)
+    // A new buffer, not a reused one: a dgram send that has to wait keeps the block it was given.
+    return Buffer.concat([first.subarray(at), second.subarray(0, length - (first.length - at))], length)
   }
 
   release(offset: number): void {

@@ -172,6 +172,7 @@ export class SyncSession {
       this.probeUsed = true
       this.nextToSend = this.acked + 1
       this.pump()
+      if (this.ended) return // the resend failed the session (a read error)
     }
     if (now < this.deadline) return
     if (this.retriesLeft <= 0) {
