@@ -10,7 +10,7 @@ import { lookup, type LookupOptions } from 'node:dns'
 import { isIPv4 } from 'node:net'
 import { platform } from 'node:os'
 import { RackbootError } from '../util/result'
-import { libc, SOCK_CLOEXEC, SOL_SOCKET, SO_BINDTODEVICE } from './libc'
+import { AF_INET, libc, SOCK_CLOEXEC, SOL_SOCKET, SO_BINDTODEVICE, writeSockaddrIn } from './libc'
 
 export interface BoundSocketOptions {
   interface: string
@@ -20,7 +20,6 @@ export interface BoundSocketOptions {
   broadcast?: boolean
 }
 
-const AF_INET = 2
 const SOCK_DGRAM = 2
 const SO_REUSEADDR = 2
 const SO_BROADCAST = 6
@@ -28,11 +27,8 @@ const EACCES = 13
 const EADDRINUSE = 98
 
 function sockaddrIn(port: number): Buffer {
-  const sa = Buffer.alloc(16)
-  sa.writeUInt16LE(AF_INET, 0)
-  sa.writeUInt16BE(port, 2)
   // sin_addr 0.0.0.0: broadcasts arrive only at a wildcard-bound socket.
-  return sa
+  return writeSockaddrIn(Buffer.alloc(16), 0, port)
 }
 
 function int(value: number): Buffer {

@@ -32,6 +32,16 @@ export const SO_BINDTODEVICE = 25
 export const SOCK_NONBLOCK = 0o4000
 export const EAGAIN = 11
 export const EINTR = 4
+export const AF_INET = 2
+
+/** Writes a struct sockaddr_in (16 bytes) into `into`: family, port, and the address in host order. */
+export function writeSockaddrIn(into: Buffer, address: number, port: number): Buffer {
+  into.fill(0, 0, 16)
+  into.writeUInt16LE(AF_INET, 0)
+  into.writeUInt16BE(port, 2)
+  into.writeUInt32BE(address >>> 0, 4)
+  return into
+}
 
 let cache: Libc | null = null
 

@@ -14,7 +14,8 @@
  */
 import type dgram from 'node:dgram'
 import { createRequire } from 'node:module'
-import { isIPv4 } from 'node:net'
+import { ipToInt } from '../util/ipv4'
+import { writeSockaddrIn } from './libc'
 
 export interface UdpPeer {
   address: string
@@ -53,7 +54,6 @@ export interface SendLib {
   address(b: Buffer): bigint
 }
 
-const AF_INET = 2
 const SOCKADDR_IN = 16
 const IOVEC = 16
 const MMSGHDR = 64
@@ -215,9 +215,7 @@ export class MmsgStaging {
 
   /** Sets the destination of the following sends (IPv4, host-order address). */
   setPeer(address: number, port: number): void {
-    this.sockaddr.writeUInt16LE(AF_INET, 0)
-    this.sockaddr.writeUInt16BE(port, 2)
-    this.sockaddr.writeUInt32BE(address >>> 0, 4)
+    writeSockaddrIn(this.sockaddr, address, port)
   }
 
   push(head: Buffer, body?: Buffer): boolean {
@@ -331,9 +329,9 @@ class MmsgBatch implements UdpBatch {
   /** Writes sockaddr_in for `to` when it changed; false for a peer the fast path cannot address. */
   private setPeer(to: UdpPeer): boolean {
     if (to.address === this.peerAddress && to.port === this.peerPort) return true
-    if (!isIPv4(to.address)) return false
-    const o = to.address.split('.').map(Number)
-    this.core.setPeer(((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0, to.port)
+    const address = ipToInt(to.address)
+    if (address === null) return false // IPv6: the portable path
+    this.core.setPeer(address, to.port)
     this.peerAddress = to.address
     this.peerPort = to.port
     return true

@@ -27,6 +27,21 @@ export interface TftpFile {
   fd?: number
 }
 
+/**
+ * `length` bytes at `offset`, fewer only at the end of the file: a provider may return short reads before it.
+ */
+export async function readFully(file: TftpFile, offset: number, length: number): Promise<Buffer> {
+  const parts: Buffer[] = []
+  let got = 0
+  while (got < length) {
+    const chunk = await file.read(offset + got, length - got)
+    if (chunk.length === 0) break
+    parts.push(chunk)
+    got += chunk.length
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, got)
+}
+
 /** Becomes a TFTP ERROR packet: `code` is an RFC 1350 error code, `message` goes to the client. */
 export interface TftpFileError {
   code: number

@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '../../util/logger'
 import { errorMessage } from '../../util/result'
-import type { TftpFile } from './files'
+import { readFully, type TftpFile } from './files'
 import type { TftpEvent, TftpOutcome, TftpSessionOptions } from './session'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
 import { loadSyncSys } from './sync-engine'
@@ -88,19 +88,16 @@ interface Running {
 const WHOLE_FILE_BYTES = 4 * 1024 * 1024
 
 /**
- * `length` bytes at `offset` in a fresh (transferable) buffer, fewer only at the end of the file: a provider
- * may return short reads before the end.
+ * `length` bytes at `offset` (fewer only at the end of the file) in a buffer of their own, to hand over with
+ * postMessage: a cached file's bytes are a view of a larger buffer, and a small Buffer can sit in Node's
+ * shared pool, so neither may be transferred itself.
  */
-async function readFully(file: TftpFile, offset: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
-  const out = new Uint8Array(length)
-  let got = 0
-  while (got < length) {
-    const chunk = await file.read(offset + got, length - got)
-    if (chunk.length === 0) break
-    out.set(chunk, got)
-    got += chunk.length
-  }
-  return got === length ? out : out.slice(0, got)
+async function transferable(
+  file: TftpFile,
+  offset: number,
+  length: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await readFully(file, offset, length))
 }
 
 const EFD_NONBLOCK = 0o4000
@@ -172,8 +169,7 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
         const r = running.get(m.id)
         if (!r) return
         const answer = (reply: ToSessionWorker, transfer?: ArrayBuffer[]) => post(thread, reply, transfer)
-        // A copy of just these bytes (a cached file's block is a view of a larger buffer), handed over.
-        readFully(r.file, m.offset, m.length).then(
+        transferable(r.file, m.offset, m.length).then(
           (bytes) => answer({ t: 'data', req: m.req, bytes }, [bytes.buffer]),
           (e: unknown) => answer({ t: 'data', req: m.req, error: errorMessage(e) }),
         )
@@ -296,7 +292,7 @@ export async function startSessionPool(o: SessionPoolOptions): Promise<SessionPo
         post(thread, sync && req.file.fd !== undefined ? { ...start, fd: req.file.fd } : start)
       else
         // Small files (ipxe.efi, generated scripts) go over whole, copied once and handed to the thread.
-        void readFully(req.file, 0, req.file.size).then(
+        void transferable(req.file, 0, req.file.size).then(
           (bytes) => post(thread, { ...start, bytes }, [bytes.buffer]),
           (e: unknown) => {
             // The session reads again and reports the failure the usual way (ERROR to the client, failed).

@@ -14,7 +14,7 @@ import { silentLogger } from '../../util/logger'
 import { errorMessage } from '../../util/result'
 import { openUdpBatch } from '../../net/udp-fast-send'
 import { toNetascii } from './blocks'
-import type { TftpFile, TftpPeer } from './files'
+import { readFully, type TftpFile, type TftpPeer } from './files'
 import { negotiate, type Negotiated } from './options'
 import { encodeTftp, TFTP_ERROR, type TftpOptions } from './packet'
 import { ChunkedFile, wholeSyncFile, type SyncFile } from './sync-file'
@@ -81,21 +81,6 @@ export const NETASCII_MAX_BYTES = 16 * 1024 * 1024
 
 export function startTftpSession(o: TftpSessionOptions): TftpSession {
   return new DgramSession(o)
-}
-
-/**
- * `length` bytes at `offset`, fewer only at the end of the file: a provider may return short reads before it.
- */
-export async function readFully(file: TftpFile, offset: number, length: number): Promise<Buffer> {
-  const parts: Buffer[] = []
-  let got = 0
-  while (got < length) {
-    const chunk = await file.read(offset + got, length - got)
-    if (chunk.length === 0) break
-    parts.push(chunk)
-    got += chunk.length
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, got)
 }
 
 class DgramSession implements TftpSession {

@@ -4,7 +4,8 @@
  * arithmetic (sync-session.ts), as in a C server; bench:tftp measured lock-step at 2.5x less wall time than
  * the dgram sessions, which paid a libuv turn, a Buffer, an rinfo, a timer refresh and promises per ACK.
  *
- * The thread blocks in epoll_wait (no spinning): until the nearest session deadline, at most a second.
+ * The thread sleeps in epoll_wait until the nearest session deadline (at most a second), except that a thread
+ * with a single transfer first waits up to SPIN_MS on the CPU for its client's next datagram.
  * Messages from the main thread are pulled with receiveMessageOnPort when the pool's eventfd (`wakeFd`, owned
  * and closed by the main thread, after this thread has exited) says one was posted. Events, outcomes, reads
  * and counters go back with postMessage, which needs no turn of this thread's loop.
@@ -12,15 +13,24 @@
  * Linux, 64-bit, IPv4 octet transfers; the pool sends anything else to the in-process sessions.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { EAGAIN, EINTR, libc, SOCK_CLOEXEC, SOCK_NONBLOCK, type Libc } from '../../net/libc'
+import {
+  AF_INET,
+  EAGAIN,
+  EINTR,
+  libc,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  writeSockaddrIn,
+  type Libc,
+} from '../../net/libc'
 import { loadSendLib, MmsgStaging, type SendLib } from '../../net/udp-fast-send'
+import { ipToInt } from '../../util/ipv4'
 import { errorMessage } from '../../util/result'
 import { negotiate } from './options'
 import type { FromSessionWorker, ToSessionWorker } from './session-protocol'
 import { ChunkedFile, wholeSyncFile, type SyncFile } from './sync-file'
 import { SyncSession, type SyncSessionIo } from './sync-session'
 
-const AF_INET = 2
 const SOCK_DGRAM = 2
 const EPOLLIN = 1
 const EPOLL_CTL_ADD = 1
@@ -125,12 +135,6 @@ interface Entry {
   sendTo(packet: Buffer, address: number, port: number): void
 }
 
-/** Dotted IPv4 to a host-order integer, as sockaddr_in holds it (read big-endian). */
-function ipv4ToInt(address: string): number {
-  const p = address.split('.')
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0
-}
-
 /**
  * Runs until the main thread says 'stop' and every session has ended; then returns (the thread exits).
  * `wakeFd` is the pool's eventfd for this thread.
@@ -179,12 +183,11 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
   const address = Buffer.alloc(16)
 
   const openSocket = (host: string): number | string => {
+    const hostAddress = ipToInt(host)
+    if (hostAddress === null) return `'${host}' is not an IPv4 address`
     const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
     if (fd < 0) return `socket(): ${c.strerror(c.errno())}`
-    address.fill(0)
-    address.writeUInt16LE(AF_INET, 0)
-    address.writeUInt32BE(ipv4ToInt(host), 4)
-    if (c.bind(fd, address, 16) !== 0) {
+    if (c.bind(fd, writeSockaddrIn(address, hostAddress, 0), 16) !== 0) {
       const e = c.strerror(c.errno())
       c.close(fd)
       return `bind ${host}:0: ${e}`
@@ -196,6 +199,9 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
     const early = earlyAborts.get(m.id)
     earlyAborts.delete(m.id)
     if (stopping !== null) return post({ t: 'unbound', id: m.id, error: stopping })
+    const peerAddress = ipToInt(m.peer.address)
+    if (peerAddress === null)
+      return post({ t: 'unbound', id: m.id, error: `'${m.peer.address}' is not an IPv4 address` })
     const fd = openSocket(m.host)
     if (typeof fd === 'string') return post({ t: 'unbound', id: m.id, error: fd })
     let session: SyncSession | null = null
@@ -221,15 +227,9 @@ export function runSyncEngine(port: MessagePort, sys: Sys, wakeFd: number): void
       datagram,
       negotiated.blksize + 4,
     )
-    const peerAddress = ipv4ToInt(m.peer.address)
     staging.setPeer(peerAddress, m.peer.port)
-    const sendTo = (packet: Buffer, to: number, toPort: number): void => {
-      address.fill(0)
-      address.writeUInt16LE(AF_INET, 0)
-      address.writeUInt16BE(toPort, 2)
-      address.writeUInt32BE(to >>> 0, 4)
-      c.sendto(fd, packet, packet.length, 0, address, 16)
-    }
+    const sendTo = (packet: Buffer, to: number, toPort: number): void =>
+      void c.sendto(fd, packet, packet.length, 0, writeSockaddrIn(address, to, toPort), 16)
     let closed = false
     const io: SyncSessionIo = {
       capacity: staging.capacity,
