@@ -143,7 +143,11 @@ export function mark(r: BootRecord, m: MilestoneMark): boolean {
   return true
 }
 
-/** Folds one event into the record (mutates it; the recorder owns it). Returns true when worth saving now. */
+/**
+ * Folds one event into the record (mutates it; the recorder owns it). Returns true when worth saving now: a new
+ * milestone, a transfer's first bytes, or a boot ending badly (aborted, failed). Routine steps and progress
+ * can wait for the next save.
+ */
 export function applyEvent(r: BootRecord, e: BootEvent): boolean {
   r.updatedAt = e.time
   if (e.node) r.node = e.node
@@ -162,8 +166,9 @@ export function applyEvent(r: BootRecord, e: BootEvent): boolean {
   r.events.push(e)
   if (r.events.length > MAX_EVENTS) r.events.splice(0, r.events.length - MAX_EVENTS)
   const m = milestoneOf(e)
-  if (m) mark(r, { milestone: m, time: e.time, ...(e.detail ? { detail: e.detail } : {}) })
-  return true
+  const reached =
+    m !== null && mark(r, { milestone: m, time: e.time, ...(e.detail ? { detail: e.detail } : {}) })
+  return reached || started || e.step === 'aborted' || FAILED.has(e.step)
 }
 
 const NEXT: Partial<Record<Milestone | 'none', string>> = {

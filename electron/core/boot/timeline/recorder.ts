@@ -39,9 +39,6 @@ const PROGRESS_SAVE_MS = 2_000
 /** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
 const MAX_TRACKED = 4096
 
-/** Steps that end a boot badly (model.ts's FAILED): saved at once, whatever else. */
-const FAILED_STEPS = new Set(['failed', 'nak', 'no-offer', 'init-failed'])
-
 const fileName = (startedAt: string) => `${startedAt.replace(/:/g, '-')}.json`
 
 interface Entry {
@@ -172,16 +169,9 @@ export class TimelineRecorder {
       if (oldest.dirty) await this.saveEntry(oldMac, oldest)
       this.current.delete(oldMac)
     }
-    const milestones = entry.record.milestones.length
-    const started = e.bytes !== undefined && !(e.stage in entry.record.transfers)
-    applyEvent(entry.record, e)
-    const now =
-      entry.record.milestones.length > milestones ||
-      started ||
-      e.step === 'aborted' ||
-      FAILED_STEPS.has(e.step) ||
-      this.now() - entry.savedAt >= PROGRESS_SAVE_MS
-    if (now) await this.saveEntry(mac, entry)
+    // Saved at once when applyEvent says so (a milestone, first bytes, a bad end), or when the last save is old.
+    const important = applyEvent(entry.record, e)
+    if (important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) await this.saveEntry(mac, entry)
     else {
       entry.dirty = true
       this.dirty.add(mac)
