@@ -31,6 +31,24 @@ describe('InventoryRepo.swapMacs (nodes/swap)', () => {
   })
   const macs = () => Object.fromEntries(repo.listNodes().map((n) => [n.name, [n.macs, n.state]]))
 
+  it('lookups by MAC and IPv4 follow every change (their index is rebuilt per state)', async () => {
+    expect(repo.nodeByMac(A)?.name).toBe('n1')
+    expect(repo.nodeByIpv4('198.18.0.33')).toBeNull()
+    await repo.swapMacs('n1', 'n2')
+    expect(repo.nodeByMac(A)?.name).toBe('n2')
+    expect(repo.nodeByMac(B)?.name).toBe('n1')
+    await repo.addNode({ name: 'n4', rack: 'r1', slot: 4, ip: '198.18.0.33', mac: '52:54:00:00:00:0c' })
+    expect(repo.nodeByIpv4('198.18.0.33')?.name).toBe('n4')
+    expect(repo.nodeByMac('52:54:00:00:00:0c')?.name).toBe('n4')
+    // A group-committed change is visible at once, and so to the lookups.
+    repo.recordAgentState('52:54:00:00:00:0c', 'up')
+    expect(repo.nodeByMac('52:54:00:00:00:0c')?.state).toBe('up')
+    expect(repo.listNodes().map((n) => n.name)).toEqual(['n1', 'n2', 'n3', 'n4'])
+    // The listing is a copy: sorting it does not change the next one.
+    repo.listNodes().reverse()
+    expect(repo.listNodes()[0]!.name).toBe('n1')
+  })
+
   it('swaps two captured nodes and saves it', async () => {
     await repo.swapMacs('n1', 'n2')
     expect(macs()).toMatchObject({ n1: [[B], 'captured'], n2: [[A], 'captured'] })

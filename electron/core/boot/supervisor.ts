@@ -323,7 +323,7 @@ export class Supervisor {
   /** TFTP knows the client's address only: the node that owns that IPv4 names the MAC. */
   private readonly tftpEvent = (e: TftpEvent): void => {
     const ip = e.client.slice(0, e.client.lastIndexOf(':'))
-    const node = this.deps.dhcp.repo.listNodes().find((n) => n.ipv4 === ip) ?? null
+    const node = this.deps.dhcp.repo.nodeByIpv4(ip)
     this.deps.dhcp.onBootEvent({
       time: new Date().toISOString(),
       mac: node?.macs[0] ?? '',

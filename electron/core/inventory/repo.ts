@@ -42,7 +42,16 @@ export interface BootAssignment {
   kernelArgs?: string
 }
 
+interface NodeIndex {
+  data: Readonly<Db>
+  sorted: readonly Node[]
+  byMac: ReadonlyMap<string, Node>
+  byIpv4: ReadonlyMap<string, Node>
+}
+
 export class InventoryRepo {
+  private index: NodeIndex | null = null
+
   constructor(
     private readonly store: Store,
     private readonly now: () => Date = () => new Date(),
@@ -53,11 +62,35 @@ export class InventoryRepo {
   }
 
   listNodes(): Node[] {
-    return [...this.store.data.nodes].sort(compareNodes)
+    return [...this.indexed().sorted]
   }
 
   nodeByMac(mac: string): Node | null {
-    return this.store.data.nodes.find((n) => n.macs.includes(mac)) ?? null
+    return this.indexed().byMac.get(mac) ?? null
+  }
+
+  /** The node whose static IPv4 this is (the first in listing order, as a scan would find). */
+  nodeByIpv4(ip: string): Node | null {
+    return this.indexed().byIpv4.get(ip) ?? null
+  }
+
+  /**
+   * Lookups of the current state, built once per state: the boot stack asks per packet (a DISCOVER, a TFTP
+   * event, an HTTP request), and sorting or scanning 200 nodes each time was a visible share of the main
+   * thread in a 200-node storm's first seconds (bench:storm, --cpu-prof). The state is replaced, never
+   * changed in place (store.ts freezes it), so its identity says when the index is stale.
+   */
+  private indexed(): NodeIndex {
+    const data = this.store.data
+    if (this.index?.data === data) return this.index
+    const sorted = [...data.nodes].sort(compareNodes)
+    const byMac = new Map<string, Node>()
+    const byIpv4 = new Map<string, Node>()
+    // First wins, in the order the scans this replaces would have met them.
+    for (const n of data.nodes) for (const m of n.macs) if (!byMac.has(m)) byMac.set(m, n)
+    for (const n of sorted) if (n.ipv4 !== null && !byIpv4.has(n.ipv4)) byIpv4.set(n.ipv4, n)
+    this.index = { data, sorted, byMac, byIpv4 }
+    return this.index
   }
 
   async addNode(input: AddNodeInput): Promise<Node> {
