@@ -5,7 +5,7 @@
  * not fork one ssh-keygen per node; ssh-keygen stays selectable (OverlayCacheOptions.keyGenerator).
  */
 import { execFile } from 'node:child_process'
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { generateKeyPair, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -13,6 +13,17 @@ import { RackbootError, errorMessage } from '../../util/result'
 import type { HostKey } from './templates'
 
 const run = promisify(execFile)
+const generateDer = promisify(
+  (cb: (err: Error | null, keys: { publicKey: Buffer; privateKey: Buffer }) => void): void =>
+    generateKeyPair(
+      'ed25519',
+      {
+        publicKeyEncoding: { type: 'spki', format: 'der' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+      },
+      (err, publicKey, privateKey) => cb(err, { publicKey, privateKey }),
+    ),
+)
 
 export type KeyGenerator = 'ssh-keygen' | 'node'
 
@@ -31,7 +42,8 @@ export async function ensureHostKey(dir: string, comment: string, generator: Key
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const tmp = await mkdtemp(join(dir, '.keygen-'))
   try {
-    const key = generator === 'ssh-keygen' ? await viaSshKeygen(tmp, comment) : viaNodeCrypto(comment)
+    const key =
+      generator === 'ssh-keygen' ? await viaSshKeygen(tmp, comment) : await viaNodeCryptoAsync(comment)
     await writeFile(join(tmp, 'k'), key.privateKey, { mode: 0o600 })
     await writeFile(join(tmp, 'k.pub'), key.publicKey, { mode: 0o644 })
     // Public first: a crash between the renames leaves no private key, so the next call regenerates both.
@@ -74,9 +86,28 @@ const sshString = (b: Buffer | string) => {
 /** An ed25519 key pair in OpenSSH's unencrypted private key format and authorized_keys public format. */
 export function viaNodeCrypto(comment: string, checkint?: number): HostKey {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  return openSshEd25519(
+    publicKey.export({ format: 'der', type: 'spki' }),
+    privateKey.export({ format: 'der', type: 'pkcs8' }),
+    comment,
+    checkint,
+  )
+}
+
+/**
+ * viaNodeCrypto with the generation and DER encoding in the thread pool: a cold storm's first boots make one
+ * key per node on demand while the event loop answers DHCP, TFTP and HTTP.
+ */
+export async function viaNodeCryptoAsync(comment: string): Promise<HostKey> {
+  const { publicKey, privateKey } = await generateDer()
+  return openSshEd25519(publicKey, privateKey, comment)
+}
+
+/** Formats an ed25519 key pair given as DER SPKI (public) and PKCS#8 (private). */
+function openSshEd25519(spki: Buffer, pkcs8: Buffer, comment: string, checkint?: number): HostKey {
   // Raw 32-byte keys are the last 32 bytes of the DER SPKI / PKCS#8 encodings (RFC 8410).
-  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
-  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32)
+  const pub = spki.subarray(-32)
+  const seed = pkcs8.subarray(-32)
   const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)])
   // The two equal check words let a decryptor see a wrong passphrase; random as ssh-keygen does.
   const check = u32(checkint ?? randomBytes(4).readUInt32BE(0))
