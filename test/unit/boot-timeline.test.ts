@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { BootEvent } from '../../electron/core/boot/events'
 import { TimelineRecorder, readLatestBoot } from '../../electron/core/boot/timeline/recorder'
 import { silentLogger } from '../../electron/core/util/logger'
@@ -205,30 +205,45 @@ describe('boot timeline recorder', () => {
     expect(readdirSync(join(dir, '52-54-00-1e-00-01'))).toEqual(['2026-11-26T12-00-00.000Z.json'])
   })
 
-  it('milestones and failures reach the file at once; routine steps with the next of those, or a little later', async () => {
+  it('writes in batches: milestones and failures within a quarter second, routine steps within two, all at flush', async () => {
     const { r, dir } = recorder(() => 5)
     const onDisk = async () => (await readLatestBoot(dir, MAC))?.events.map((e) => e.step) ?? []
-    // Every event recorded so far applied, without flush() (which writes everything).
+    // Every event recorded so far applied, and every save the timers started done (not flush(): it writes all).
     const applied = () => (r as unknown as { queue: Promise<void> }).queue
-    r.record(ev(0, 'dhcp', 'discover', { clientType: 'UEFI PXE' }))
-    r.record(ev(0.01, 'dhcp', 'offer', { clientType: 'UEFI PXE', ip: '198.19.30.11' }))
-    await applied()
-    expect(await onDisk()).toEqual(['discover'])
-    r.record(ev(4, 'dhcp', 'ack', { clientType: 'UEFI PXE', ip: '198.19.30.11' }))
-    await applied()
-    expect(await onDisk()).toEqual(['discover', 'offer', 'ack'])
-    // iPXE's DISCOVER is no new milestone: on disk a moment later, with no other event and no flush.
-    r.record(ev(9, 'dhcp', 'discover', { clientType: 'iPXE' }))
-    await applied()
-    expect(await onDisk()).toEqual(['discover', 'offer', 'ack'])
-    for (let i = 0; i < 100 && (await onDisk()).length < 4; i++)
-      await new Promise((res) => setTimeout(res, 100))
-    expect(await onDisk()).toEqual(['discover', 'offer', 'ack', 'discover'])
-    r.record(ev(9.1, 'dhcp', 'request', { clientType: 'iPXE' }))
-    r.record(ev(9.2, 'dhcp', 'nak', { clientType: 'iPXE', detail: 'not yours' }))
-    await applied()
-    expect(await onDisk()).toEqual(['discover', 'offer', 'ack', 'discover', 'request', 'nak'])
-    await r.flush()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      r.record(ev(0, 'dhcp', 'discover', { clientType: 'UEFI PXE' }))
+      r.record(ev(0.01, 'dhcp', 'offer', { clientType: 'UEFI PXE', ip: '198.19.30.11' }))
+      await applied()
+      expect(await onDisk()).toEqual([])
+      // The DISCOVER is a milestone: the batch (with the OFFER after it) is written 250 ms on.
+      await vi.advanceTimersByTimeAsync(250)
+      await applied()
+      expect(await onDisk()).toEqual(['discover', 'offer'])
+      // iPXE's DISCOVER is no new milestone: not after 250 ms, but within 2 s, with no other event.
+      r.record(ev(9, 'dhcp', 'discover', { clientType: 'iPXE' }))
+      await applied()
+      await vi.advanceTimersByTimeAsync(250)
+      await applied()
+      expect(await onDisk()).toEqual(['discover', 'offer'])
+      await vi.advanceTimersByTimeAsync(1750)
+      await applied()
+      expect(await onDisk()).toEqual(['discover', 'offer', 'discover'])
+      // A routine REQUEST, then a NAK (a failure): the NAK brings the batch forward to 250 ms.
+      r.record(ev(9.1, 'dhcp', 'request', { clientType: 'iPXE' }))
+      await applied()
+      r.record(ev(9.2, 'dhcp', 'nak', { clientType: 'iPXE', detail: 'not yours' }))
+      await applied()
+      await vi.advanceTimersByTimeAsync(250)
+      await applied()
+      expect(await onDisk()).toEqual(['discover', 'offer', 'discover', 'request', 'nak'])
+      // flush() writes at once, no timer needed.
+      r.record(ev(9.3, 'dhcp', 'discover', { clientType: 'iPXE' }))
+      await r.flush()
+      expect(await onDisk()).toEqual(['discover', 'offer', 'discover', 'request', 'nak', 'discover'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it("an agent whose 'up' report was lost is up at its first heartbeat (a NIC that came up late)", async () => {

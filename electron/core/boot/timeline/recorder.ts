@@ -34,8 +34,10 @@ export interface TimelineRecorderOptions {
   maxStrangers?: number
 }
 
-/** Progress events are saved at most this often per MAC (milestones and failures at once). */
+/** Routine steps and progress are written within this (see the class comment). */
 const PROGRESS_SAVE_MS = 2_000
+/** Milestones, first bytes and failures are written within this: a storm's saves come in batches. */
+const MILESTONE_SAVE_MS = 250
 /** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
 const MAX_TRACKED = 4096
 
@@ -49,12 +51,16 @@ interface Entry {
 }
 
 /**
- * Events are applied in order on one promise chain. Saved at once: a new milestone, a failure or abort, the
- * first bytes of a transfer. Routine steps (an OFFER, a REQUEST, a second DISCOVER, a transfer's start) and
- * progress are saved with the next of those, or PROGRESS_SAVE_MS later through the same chain, and by flush():
- * saving each of a node's ~18 boot events cost 8–13 ms of CPU per node, ~0.5 s for a 50-node storm, spent in
- * the storm's CPU-bound first second (bench:storm --trace). Only followed machines (see `record`) reach the
- * chain, so a DHCP load of thousands of strangers a second costs a set lookup each and writes nothing.
+ * Events are applied in order on one promise chain, and written in batches on the same chain: within
+ * MILESTONE_SAVE_MS of a new milestone, a failure or abort, or a transfer's first bytes; within
+ * PROGRESS_SAVE_MS of a routine step (an OFFER, a REQUEST, a second DISCOVER, a transfer's start) or progress;
+ * and at once by flush() (which every reader through this recorder calls). Saving each of a node's ~18 boot
+ * events cost 8–13 ms of CPU per node, ~0.5 s for a 50-node storm, spent in the storm's CPU-bound first second
+ * (bench:storm --trace); saving at every milestone was still the largest share of the server's main thread
+ * in a 200-node storm's ramp (--cpu-prof), since a node's DHCP, iPXE and script milestones come within
+ * milliseconds of each other. A crash loses at most the last MILESTONE_SAVE_MS of a timeline. Only followed
+ * machines (see `record`) reach the chain, so a DHCP load of thousands of strangers a second costs a set
+ * lookup each and writes nothing.
  */
 export class TimelineRecorder {
   private readonly now: () => number
@@ -68,9 +74,10 @@ export class TimelineRecorder {
   private warnedFull = false
   /** TFTP knows only the client's address: the last DHCP ACK names its MAC. */
   private readonly macByIp = new Map<string, string>()
-  /** MACs whose entry has unsaved changes, and the timer that saves them. */
+  /** MACs whose entry has unsaved changes, the timer that saves them and when it fires (ms, this.now). */
   private readonly dirty = new Set<string>()
   private dirtyTimer: NodeJS.Timeout | null = null
+  private dirtyDue = 0
   /** MACs whose directory exists (made or seen this run): one mkdir per machine, not per save. */
   private readonly dirsMade = new Set<string>()
 
@@ -169,20 +176,28 @@ export class TimelineRecorder {
       if (oldest.dirty) await this.saveEntry(oldMac, oldest)
       this.current.delete(oldMac)
     }
-    // Saved at once when applyEvent says so (a milestone, first bytes, a bad end), or when the last save is old.
+    // Soon when applyEvent says it matters (a milestone, first bytes, a bad end) or the last save is old.
     const important = applyEvent(entry.record, e)
-    if (important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS) await this.saveEntry(mac, entry)
-    else {
-      entry.dirty = true
-      this.dirty.add(mac)
-      this.dirtyTimer ??= setTimeout(() => {
-        this.dirtyTimer = null
-        this.queue = this.queue
-          .then(() => this.saveDirty())
-          .catch((err: unknown) => this.o.logger.warn(`timelines: ${errorMessage(err)}`))
-      }, PROGRESS_SAVE_MS)
-      this.dirtyTimer.unref?.()
-    }
+    entry.dirty = true
+    this.dirty.add(mac)
+    this.saveWithin(
+      important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS ? MILESTONE_SAVE_MS : PROGRESS_SAVE_MS,
+    )
+  }
+
+  /** Makes sure the dirty entries are written within `ms` (one timer; an earlier deadline replaces a later one). */
+  private saveWithin(ms: number): void {
+    const due = this.now() + ms
+    if (this.dirtyTimer && this.dirtyDue <= due) return
+    if (this.dirtyTimer) clearTimeout(this.dirtyTimer)
+    this.dirtyDue = due
+    this.dirtyTimer = setTimeout(() => {
+      this.dirtyTimer = null
+      this.queue = this.queue
+        .then(() => this.saveDirty())
+        .catch((err: unknown) => this.o.logger.warn(`timelines: ${errorMessage(err)}`))
+    }, ms)
+    this.dirtyTimer.unref?.()
   }
 
   private async saveEntry(mac: string, entry: Entry): Promise<void> {
