@@ -56,6 +56,32 @@ interface Row {
   round: number
   server: string
   r: StormReport
+  /** What the shaper (tbf) sent during the storm, null when the link is not shaped. */
+  shaper: ShaperCount | null
+}
+
+interface ShaperCount {
+  bytes: number
+  drops: number
+}
+
+/**
+ * The tbf's own counters on the server's veth: bytes it let through, as it charges them (every frame's
+ * Ethernet, IP and TCP/UDP headers included, a GSO packet counted per segment; retransmissions too) and
+ * packets it dropped. The payload limit (bytes ÷ rate) leaves the headers out: a full 1 Gbit/s link carries
+ * 1448 bytes of HTTP per 1514-byte frame, so no server can reach it; bytes-through-the-shaper ÷ rate is the
+ * floor both servers really share. The veth's own tx_bytes (the trace) counts a GSO packet's headers once.
+ */
+async function shaperCount(rig: StormRig): Promise<ShaperCount | null> {
+  const out = await rig.exec('srv', ['tc', '-s', '-j', 'qdisc', 'show', 'dev', rig.srvIf]).catch(() => '')
+  try {
+    const q = (JSON.parse(out) as Array<{ kind?: string; bytes?: number; drops?: number }>).find(
+      (x) => x.kind === 'tbf',
+    )
+    return q && typeof q.bytes === 'number' ? { bytes: q.bytes, drops: q.drops ?? 0 } : null
+  } catch {
+    return null
+  }
 }
 
 /** dnsmasq (DHCP with the same reservations, TFTP) + nginx (script, kernel, image, a system overlay). */
@@ -209,6 +235,7 @@ async function main(): Promise<void> {
             const daemons = server === 'rackboot' ? [await rig.startServe()] : await startPeer(rig, dir)
             try {
               if (args.warm) await (await rig.startClients({ deadlineMs: 300_000 })).done
+              const shaperBefore = await shaperCount(rig)
               const recordsFile = path.join(dir, 'records.jsonl')
               const clients = await rig.startClients({
                 deadlineMs: 300_000,
@@ -225,7 +252,15 @@ async function main(): Promise<void> {
                 : null
               const r = withLimit(await clients.done, args.link)
               const samples = await sampler?.stop()
-              rows.push({ n, round, server, r })
+              const shaperAfter = await shaperCount(rig)
+              const shaper =
+                shaperBefore && shaperAfter
+                  ? {
+                      bytes: shaperAfter.bytes - shaperBefore.bytes,
+                      drops: shaperAfter.drops - shaperBefore.drops,
+                    }
+                  : null
+              rows.push({ n, round, server, r, shaper })
               if (samples) {
                 const file = path.join(os.tmpdir(), `storm-trace-${args.prefix}-${n}-${server}-${round}.json`)
                 const records = readRecords(recordsFile)
@@ -280,12 +315,16 @@ function report(rows: Row[], started: Date): void {
         'time s',
         'limit s',
         '× limit',
+        'shaper GB',
+        'drops',
+        '× shaper limit',
         'TFTP p95 s',
         'total p95 s',
         'rackboot ÷ peer',
       ],
-      rows.map(({ n, round, server, r }) => {
+      rows.map(({ n, round, server, r, shaper }) => {
         const peer = peerOf(n, round)
+        const rate = linkBytesPerSecond(args.link)
         return [
           String(n),
           server,
@@ -296,12 +335,18 @@ function report(rows: Row[], started: Date): void {
           fmt(r.wallMs / 1000, 2),
           fmt((r.physicalLimitMs ?? 0) / 1000, 2),
           fmt(r.vsLimit, 2),
+          shaper ? fmt(shaper.bytes / 1e9, 2) : '',
+          shaper ? String(shaper.drops) : '',
+          shaper && rate ? fmt(r.wallMs / 1000 / (shaper.bytes / rate), 3) : '',
           fmt((r.stagesMs.tftp?.p95 ?? 0) / 1000, 2),
           fmt((r.stagesMs.total?.p95 ?? 0) / 1000, 2),
           server === 'rackboot' && peer && peer.r.failed === 0 ? fmt(r.wallMs / peer.r.wallMs, 2) : '',
         ]
       }),
     ),
+  )
+  out.push(
+    '\nshaper GB: bytes the 1 Gbit/s tbf let through (every frame with its headers, retransmissions included); × shaper limit: time ÷ (those bytes ÷ rate), 1.000 = the link never idle.',
   )
   for (const { n, server, r } of rows)
     if (r.failures.length > 0) out.push(`\nN=${n} ${server} failures: ${r.failures.slice(0, 5).join('; ')}`)
