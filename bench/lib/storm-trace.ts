@@ -141,7 +141,9 @@ export function traceSummary(
       records.filter((r) => r.stageStarts?.http).map((r) => r.stageStarts!.http! - r.startedAt),
       95,
     )}; nodes with HTTP started by 0.5/1/1.5/2 s: ${[500, 1000, 1500, 2000].map((x) => firstHttp.filter((v) => v <= x).length).join('/')}`,
-    `per ${binMs} ms, link % | server CPU % | simulator CPU %:`,
+    `per ${binMs} ms, link % | server CPU % | simulator CPU %` +
+      " (link % is the veth's tx bytes ÷ rate, where a GSO packet's headers count once: a link the shaper keeps" +
+      ' full shows ~96 %, and "unused" above counts that 4 % too; the table\'s × shaper limit is exact):',
     ...chunk(bins, 10).map(
       (row) =>
         `  ${String(row[0]!.from).padStart(6)}: ` +

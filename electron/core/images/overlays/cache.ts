@@ -38,6 +38,13 @@ export interface OverlayCacheOptions {
 
 export class OverlayCache {
   private readonly inflight = new Map<string, Promise<string>>()
+  /**
+   * Per node file, the inputs it was last built or checked with in this process. The same inputs again (every
+   * fetch of an unchanged node) then cost one stat instead of a mkdir, the host key reads, the sidecar read and
+   * a stat in the thread pool, which a storm's journal fdatasyncs and timeline writes keep busy: the system
+   * overlay is a node's last fetch, so its wait is the storm's tail.
+   */
+  private readonly checked = new Map<string, string>()
   private readonly now: () => Date
   private readonly logger: Logger
 
@@ -69,8 +76,23 @@ export class OverlayCache {
 
   private async build(kind: OverlayKind, inputs: OverlayInputs): Promise<string> {
     const dir = this.nodeDir(inputs.node.name)
-    await mkdir(dir, { recursive: true, mode: 0o700 })
     const file = join(dir, `${kind}.cpio.gz`)
+    const key = `${inputs.node.name}/${kind}`
+    const seen = JSON.stringify(kind === 'system' ? inputs : runtimeInputs(inputs))
+    if (this.checked.get(key) === seen && (await exists(file))) return file
+    this.checked.delete(key)
+    const built = await this.buildFile(kind, inputs, dir, file)
+    this.checked.set(key, seen)
+    return built
+  }
+
+  private async buildFile(
+    kind: OverlayKind,
+    inputs: OverlayInputs,
+    dir: string,
+    file: string,
+  ): Promise<string> {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
     const sidecarPath = join(dir, `${kind}.json`)
     const hostKeys =
       kind === 'system'
