@@ -144,11 +144,14 @@ export function mark(r: BootRecord, m: MilestoneMark): boolean {
 }
 
 /**
- * Folds one event into the record (mutates it; the recorder owns it). Returns true when worth saving now: a new
- * milestone, a transfer's first bytes, or a boot ending badly (aborted, failed). Routine steps and progress
- * can wait for the next save.
+ * How soon an event should reach the disk: 'now' for a boot ending badly (aborted, failed: rare, and what a
+ * crash right after must not lose), 'soon' for a new milestone or a transfer's first bytes, 'later' for
+ * routine steps and progress.
  */
-export function applyEvent(r: BootRecord, e: BootEvent): boolean {
+export type SaveUrgency = 'now' | 'soon' | 'later'
+
+/** Folds one event into the record (mutates it; the recorder owns it) and says how soon to save it. */
+export function applyEvent(r: BootRecord, e: BootEvent): SaveUrgency {
   r.updatedAt = e.time
   if (e.node) r.node = e.node
   if (!r.clientType && e.clientType) r.clientType = e.clientType
@@ -161,14 +164,17 @@ export function applyEvent(r: BootRecord, e: BootEvent): boolean {
     // first heartbeat the server hears.
     if (e.stage === 'agent' && e.step === 'heartbeat')
       return mark(r, { milestone: 'agent-up', time: e.time, detail: 'first heartbeat' }) || started
-    return started
+        ? 'soon'
+        : 'later'
+    return started ? 'soon' : 'later'
   }
   r.events.push(e)
   if (r.events.length > MAX_EVENTS) r.events.splice(0, r.events.length - MAX_EVENTS)
   const m = milestoneOf(e)
   const reached =
     m !== null && mark(r, { milestone: m, time: e.time, ...(e.detail ? { detail: e.detail } : {}) })
-  return reached || started || e.step === 'aborted' || FAILED.has(e.step)
+  if (e.step === 'aborted' || FAILED.has(e.step)) return 'now'
+  return reached || started ? 'soon' : 'later'
 }
 
 const NEXT: Partial<Record<Milestone | 'none', string>> = {

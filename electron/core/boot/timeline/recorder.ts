@@ -36,7 +36,7 @@ export interface TimelineRecorderOptions {
 
 /** Routine steps and progress are written within this (see the class comment). */
 const PROGRESS_SAVE_MS = 2_000
-/** Milestones, first bytes and failures are written within this: a storm's saves come in batches. */
+/** New milestones and first bytes are written within this: a storm's saves come in batches. */
 const MILESTONE_SAVE_MS = 250
 /** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
 const MAX_TRACKED = 4096
@@ -52,9 +52,10 @@ interface Entry {
 
 /**
  * Events are applied in order on one promise chain, and written in batches on the same chain: within
- * MILESTONE_SAVE_MS of a new milestone, a failure or abort, or a transfer's first bytes; within
+ * MILESTONE_SAVE_MS of a new milestone or a transfer's first bytes; within
  * PROGRESS_SAVE_MS of a routine step (an OFFER, a REQUEST, a second DISCOVER, a transfer's start) or progress;
- * and at once by flush() (which every reader through this recorder calls). Saving each of a node's ~18 boot
+ * and at once by flush() (which every reader through this recorder calls) and for a boot ending badly (an
+ * abort, a failure: rare, and what a crash right after must not lose). Saving each of a node's ~18 boot
  * events cost 8–13 ms of CPU per node, ~0.5 s for a 50-node storm, spent in the storm's CPU-bound first second
  * (bench:storm --trace); saving at every milestone was still the largest share of the server's main thread
  * in a 200-node storm's ramp (--cpu-prof), since a node's DHCP, iPXE and script milestones come within
@@ -176,12 +177,15 @@ export class TimelineRecorder {
       if (oldest.dirty) await this.saveEntry(oldMac, oldest)
       this.current.delete(oldMac)
     }
-    // Soon when applyEvent says it matters (a milestone, first bytes, a bad end) or the last save is old.
-    const important = applyEvent(entry.record, e)
+    // At once for a bad end; soon for a milestone or first bytes, or when the last save is old.
+    const urgency = applyEvent(entry.record, e)
+    if (urgency === 'now') return this.saveEntry(mac, entry)
     entry.dirty = true
     this.dirty.add(mac)
     this.saveWithin(
-      important || this.now() - entry.savedAt >= PROGRESS_SAVE_MS ? MILESTONE_SAVE_MS : PROGRESS_SAVE_MS,
+      urgency === 'soon' || this.now() - entry.savedAt >= PROGRESS_SAVE_MS
+        ? MILESTONE_SAVE_MS
+        : PROGRESS_SAVE_MS,
     )
   }
 
