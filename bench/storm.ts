@@ -346,7 +346,7 @@ function report(rows: Row[], started: Date): void {
     ),
   )
   out.push(
-    '\nshaper GB: bytes the 1 Gbit/s tbf let through (every frame with its headers, retransmissions included); × shaper limit: time ÷ (those bytes ÷ rate), 1.000 = the link never idle.',
+    `\nshaper GB: bytes the ${args.link} tbf let through (every frame with its headers, retransmissions included); × shaper limit: time ÷ (those bytes ÷ rate), 1.000 = the link never idle.`,
   )
   for (const { n, server, r } of rows)
     if (r.failures.length > 0) out.push(`\nN=${n} ${server} failures: ${r.failures.slice(0, 5).join('; ')}`)
