@@ -270,9 +270,9 @@ describe.skipIf(skip)('overlay cache', () => {
 })
 
 describe.skipIf(skip)('host keys', () => {
-  it('the built-in ed25519 writer produces keys ssh-keygen accepts', () => {
+  it('the built-in ed25519 writer produces keys ssh-keygen accepts', async () => {
     const d = tmp('rackboot-key-')
-    const k = viaNodeCrypto('root@n9', 0x01020304)
+    const k = await viaNodeCrypto('root@n9', 0x01020304)
     writeFileSync(join(d, 'k'), k.privateKey, { mode: 0o600 })
     const pub = execFileSync('ssh-keygen', ['-y', '-f', join(d, 'k')])
       .toString()

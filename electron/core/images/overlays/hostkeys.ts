@@ -5,7 +5,7 @@
  * not fork one ssh-keygen per node; ssh-keygen stays selectable (OverlayCacheOptions.keyGenerator).
  */
 import { execFile } from 'node:child_process'
-import { generateKeyPair, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { generateKeyPair, randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -42,8 +42,7 @@ export async function ensureHostKey(dir: string, comment: string, generator: Key
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const tmp = await mkdtemp(join(dir, '.keygen-'))
   try {
-    const key =
-      generator === 'ssh-keygen' ? await viaSshKeygen(tmp, comment) : await viaNodeCryptoAsync(comment)
+    const key = generator === 'ssh-keygen' ? await viaSshKeygen(tmp, comment) : await viaNodeCrypto(comment)
     await writeFile(join(tmp, 'k'), key.privateKey, { mode: 0o600 })
     await writeFile(join(tmp, 'k.pub'), key.publicKey, { mode: 0o644 })
     // Public first: a crash between the renames leaves no private key, so the next call regenerates both.
@@ -83,28 +82,13 @@ const sshString = (b: Buffer | string) => {
   return Buffer.concat([u32(buf.length), buf])
 }
 
-/** An ed25519 key pair in OpenSSH's unencrypted private key format and authorized_keys public format. */
-export function viaNodeCrypto(comment: string, checkint?: number): HostKey {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
-  return openSshEd25519(
-    publicKey.export({ format: 'der', type: 'spki' }),
-    privateKey.export({ format: 'der', type: 'pkcs8' }),
-    comment,
-    checkint,
-  )
-}
-
 /**
- * viaNodeCrypto with the generation and DER encoding in the thread pool: a cold storm's first boots make one
- * key per node on demand while the event loop answers DHCP, TFTP and HTTP.
+ * An ed25519 key pair in OpenSSH's unencrypted private key format and authorized_keys public format. The
+ * generation and DER encoding run in the thread pool: a cold storm's first boots make one key per node on
+ * demand while the event loop answers DHCP, TFTP and HTTP.
  */
-export async function viaNodeCryptoAsync(comment: string): Promise<HostKey> {
-  const { publicKey, privateKey } = await generateDer()
-  return openSshEd25519(publicKey, privateKey, comment)
-}
-
-/** Formats an ed25519 key pair given as DER SPKI (public) and PKCS#8 (private). */
-function openSshEd25519(spki: Buffer, pkcs8: Buffer, comment: string, checkint?: number): HostKey {
+export async function viaNodeCrypto(comment: string, checkint?: number): Promise<HostKey> {
+  const { publicKey: spki, privateKey: pkcs8 } = await generateDer()
   // Raw 32-byte keys are the last 32 bytes of the DER SPKI / PKCS#8 encodings (RFC 8410).
   const pub = spki.subarray(-32)
   const seed = pkcs8.subarray(-32)
