@@ -301,6 +301,7 @@ function report(rows: Row[], started: Date): void {
   out.push(
     `Per node: ROM DHCP, TFTP (undionly.kpxe 1432 lock-step, or ipxe.efi 1468 windowsize 4 after the EDK2 tsize probe; dnsmasq and tftpd-hpa answer it lock-step), iPXE DHCP, script, kernel ${args['kernel-mib']} MiB, image ${args['image-mib']} MiB, system overlay; power-on spread 1 s${args.warm ? '; warm: every node booted once before, against the same server' : '; cold: first boot of every node'}.\n`,
   )
+  const rate = linkBytesPerSecond(args.link)
   const peerOf = (n: number, round: number) =>
     rows.find((x) => x.n === n && x.round === round && x.server !== 'rackboot')
   out.push(
@@ -324,7 +325,6 @@ function report(rows: Row[], started: Date): void {
       ],
       rows.map(({ n, round, server, r, shaper }) => {
         const peer = peerOf(n, round)
-        const rate = linkBytesPerSecond(args.link)
         return [
           String(n),
           server,

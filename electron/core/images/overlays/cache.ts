@@ -58,7 +58,7 @@ export class OverlayCache {
     const key = `${inputs.node.name}/${kind}`
     // Chain on a running build for the same file: the second caller sees the first one's result.
     const previous = this.inflight.get(key) ?? Promise.resolve('')
-    const next = previous.catch(() => '').then(() => this.build(kind, inputs))
+    const next = previous.catch(() => '').then(() => this.build(kind, inputs, key))
     this.inflight.set(key, next)
     try {
       return await next
@@ -74,10 +74,10 @@ export class OverlayCache {
     return join(this.opts.root, node)
   }
 
-  private async build(kind: OverlayKind, inputs: OverlayInputs): Promise<string> {
+  /** `key`: the node file's name in `inflight` and `checked`. */
+  private async build(kind: OverlayKind, inputs: OverlayInputs, key: string): Promise<string> {
     const dir = this.nodeDir(inputs.node.name)
     const file = join(dir, `${kind}.cpio.gz`)
-    const key = `${inputs.node.name}/${kind}`
     const seen = JSON.stringify(kind === 'system' ? inputs : runtimeInputs(inputs))
     if (this.checked.get(key) === seen && (await exists(file))) return file
     this.checked.delete(key)
