@@ -139,6 +139,14 @@ export class Supervisor {
       }).catch((e: unknown) => {
         throw bindError('TCP', host, config.httpPort, config.interface, e)
       })
+      // Said before the probe's seconds: TFTP and HTTP do listen, and the HTTP address is what the known
+      // nodes' overlays are built with, so the overlay prebuild uses those seconds instead of a storm's first.
+      if (!resume)
+        this.set({
+          ...this.current,
+          tftp: { listening: `${this.tftp.address.host}:${this.tftp.address.port}` },
+          http: { listening: `${this.http.address.host}:${this.http.address.port}` },
+        })
       // DHCP last: nobody is told where to boot from before TFTP and HTTP listen.
       let otherServers: OtherDhcpServer[] | undefined
       if (config.dhcpMode !== 'off' && config.interface !== null && nicAddress !== null) {
