@@ -90,7 +90,6 @@ describe('boot stack start order', () => {
       },
     })
     try {
-      const started = Date.now()
       const running = await supervisor.start({
         interface: IFACE,
         force: false,
@@ -112,9 +111,8 @@ describe('boot stack start order', () => {
       expect(early.status.tftp.listening).toBe(running.tftp.listening)
       expect(early.status.http.listening).toBe(running.http.listening)
       expect(await early.http).toBe(200)
-      // The probe ran between the two (it either listened its full time or failed at once on loopback's
-      // broadcast): DHCP was not listening before it ended.
-      expect(early.at - started).toBeLessThan(seen[2]!.at - started)
+      // The probe's whole listening time lies between the two (a lower bound, which load only lengthens).
+      expect(seen[2]!.at - early.at).toBeGreaterThanOrEqual(probeMs - 50)
     } finally {
       await supervisor.stop()
       await core.close()
