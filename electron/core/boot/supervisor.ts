@@ -139,14 +139,13 @@ export class Supervisor {
       }).catch((e: unknown) => {
         throw bindError('TCP', host, config.httpPort, config.interface, e)
       })
+      const listening = {
+        tftp: { listening: `${this.tftp.address.host}:${this.tftp.address.port}` },
+        http: { listening: `${this.http.address.host}:${this.http.address.port}` },
+      }
       // Said before the probe's seconds: TFTP and HTTP do listen, and the HTTP address is what the known
       // nodes' overlays are built with, so the overlay prebuild uses those seconds instead of a storm's first.
-      if (!resume)
-        this.set({
-          ...this.current,
-          tftp: { listening: `${this.tftp.address.host}:${this.tftp.address.port}` },
-          http: { listening: `${this.http.address.host}:${this.http.address.port}` },
-        })
+      if (!resume) this.set({ ...this.current, ...listening })
       // DHCP last: nobody is told where to boot from before TFTP and HTTP listen.
       let otherServers: OtherDhcpServer[] | undefined
       if (config.dhcpMode !== 'off' && config.interface !== null && nicAddress !== null) {
@@ -165,8 +164,7 @@ export class Supervisor {
             : null,
           ...(otherServers ? { otherServers } : {}),
         },
-        tftp: { listening: `${this.tftp.address.host}:${this.tftp.address.port}` },
-        http: { listening: `${this.http.address.host}:${this.http.address.port}` },
+        ...listening,
         error: null,
       })
       return this.current
