@@ -4,7 +4,11 @@
  * checked. Prints MB/s per cell and server, Rackboot's ratio to the best peer, windowsize vs lock-step, and a
  * 1 Gbit/s shaped cell.
  *
- *   npm run bench:tftp [-- --quick] [-- --cpu-prof DIR] [-- --only rackboot,atftpd] [-- --prefix rbbt --subnet 198.18.40]
+ * `--control` also runs a second, identical atftpd ("atftpd-again") as if it were another server. It is not a
+ * peer (never the "best peer"); the report gives atftpd ÷ atftpd-again per cell: what the same server scores
+ * against itself is the bench's resolution on this machine, the yardstick for reading any ratio near 1.0×.
+ *
+ *   npm run bench:tftp [-- --quick] [-- --cpu-prof DIR] [-- --only rackboot,atftpd] [-- --control] [-- --prefix rbbt --subnet 198.18.40]
  */
 import { randomBytes } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -30,6 +34,8 @@ const { values: args } = parseArgs({
     subnet: { type: 'string', default: '198.18.40' },
     /** Rackboot's TFTP session worker threads (0 = in-process); unset: the server's default. */
     'rackboot-workers': { type: 'string' },
+    /** Also run atftpd a second time as "atftpd-again": the same server against itself (see the top). */
+    control: { type: 'boolean', default: false },
   },
 })
 
@@ -48,6 +54,35 @@ interface Server {
 }
 
 const udp69 = (net: BenchNet) => () => listening(net.srv, 'udp', 69)
+
+/** atftpd 0.8 (RFC 7440 windowsize), unpacked from Debian's package (see the tool check in prepare()). */
+function startAtftpd(net: BenchNet, root: string, cleanup: Cleanup): Promise<Daemon> {
+  return startDaemon(
+    'atftpd',
+    inNs(net.srv, [
+      ATFTPD,
+      '--daemon',
+      '--no-fork',
+      '--port',
+      '69',
+      '--bind-address',
+      net.srvAddr,
+      '--maxthread',
+      '256',
+      '--retry-timeout',
+      '1',
+      '--logfile',
+      '/dev/null',
+      '--user',
+      'nobody.nogroup',
+      root,
+    ]),
+    { ready: udp69(net), readyTimeoutMs: 10_000, cleanup },
+  )
+}
+
+/** The same atftpd again, for --control: not a peer, only the yardstick of what "1.0×" can resolve. */
+const CONTROL: Server = { name: 'atftpd-again', windowed: true, start: startAtftpd }
 
 const SERVERS: Server[] = [
   {
@@ -72,33 +107,7 @@ const SERVERS: Server[] = [
         { cpuProfDir: args['cpu-prof'], cleanup },
       ),
   },
-  {
-    name: 'atftpd',
-    windowed: true,
-    start: (net, root, cleanup) =>
-      startDaemon(
-        'atftpd',
-        inNs(net.srv, [
-          ATFTPD,
-          '--daemon',
-          '--no-fork',
-          '--port',
-          '69',
-          '--bind-address',
-          net.srvAddr,
-          '--maxthread',
-          '256',
-          '--retry-timeout',
-          '1',
-          '--logfile',
-          '/dev/null',
-          '--user',
-          'nobody.nogroup',
-          root,
-        ]),
-        { ready: udp69(net), readyTimeoutMs: 10_000, cleanup },
-      ),
-  },
+  { name: 'atftpd', windowed: true, start: startAtftpd },
   {
     name: 'tftpd-hpa',
     windowed: false,
@@ -364,7 +373,10 @@ async function main(): Promise<void> {
   process.stdout.on('error', () => {})
   const deadline = Date.now() + Number(args['budget-s']) * 1000
   const rounds = Math.max(1, Number(args.rounds))
-  const servers = SERVERS.filter((s) => !args.only || args.only.split(',').includes(s.name))
+  const servers = [
+    ...SERVERS.filter((s) => !args.only || args.only.split(',').includes(s.name)),
+    ...(args.control ? [CONTROL] : []),
+  ]
   const { cells, skipped } = matrix(args.quick)
   const started = new Date()
   try {
@@ -393,7 +405,8 @@ function report(
   rounds: number,
 ): void {
   const get = (s: string, c: Cell) => results.get(s)?.get(cellKey(c))
-  const peers = servers.filter((s) => s.name !== 'rackboot').map((s) => s.name)
+  const peers = servers.filter((s) => s.name !== 'rackboot' && s !== CONTROL).map((s) => s.name)
+  const control = servers.includes(CONTROL) && servers.some((s) => s.name === 'atftpd')
   const show = (r: CellResult | undefined) =>
     !r
       ? 'n/a'
@@ -403,16 +416,22 @@ function report(
           ? `FAIL ${r.failed}/${r.checksumErrors}`
           : `${fmt(r.mbps)}${r.reused ? '*' : ''}`
   const main = cells.filter((c) => !c.shaped)
-  const rows = main.map((c) => {
-    const best = Math.max(0, ...peers.map((p) => get(p, c)?.mbps ?? 0))
-    return [
-      `${c.file} ×${c.conc}`,
-      String(c.blksize),
-      String(c.ws),
-      ...servers.map((s) => show(get(s.name, c))),
-      ratio(get('rackboot', c)?.mbps, best || null),
-    ]
-  })
+  /** Numeric a ÷ b per cell where both verified every transfer (reused lock-step values are left out). */
+  const ratios = (a: (c: Cell) => number | null | undefined, b: (c: Cell) => number | null | undefined) =>
+    main.flatMap((c) => {
+      const x = a(c)
+      const y = b(c)
+      return x != null && y != null && y > 0 ? [x / y] : []
+    })
+  const bestPeer = (c: Cell) => Math.max(0, ...peers.map((p) => get(p, c)?.mbps ?? 0)) || null
+  const rows = main.map((c) => [
+    `${c.file} ×${c.conc}`,
+    String(c.blksize),
+    String(c.ws),
+    ...servers.map((s) => show(get(s.name, c))),
+    ratio(get('rackboot', c)?.mbps, bestPeer(c)),
+    ...(control ? [ratio(get('atftpd', c)?.mbps, get(CONTROL.name, c)?.mbps)] : []),
+  ])
   const out: string[] = []
   out.push(
     `TFTP bench, ${started.toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), kernel ${os.release()}`,
@@ -430,10 +449,42 @@ function report(
   out.push('* = server ignores windowsize: its lock-step value of the same cell.\n')
   out.push(
     markdownTable(
-      ['file × clients', 'blksize', 'ws', ...servers.map((s) => s.name), 'rackboot / best peer'],
+      [
+        'file × clients',
+        'blksize',
+        'ws',
+        ...servers.map((s) => s.name),
+        'rackboot / best peer',
+        ...(control ? [`atftpd / ${CONTROL.name}`] : []),
+      ],
       rows,
     ),
   )
+  const summary = (label: string, rs: number[]) => {
+    const s = [...rs].sort((a, b) => a - b)
+    return s.length === 0
+      ? `${label}: no cell`
+      : `${label}: ≥ 1.0× in ${s.filter((r) => r >= 1).length} of ${s.length} cells, ` +
+          `median ${fmt(median(s), 2)}×, range ${fmt(s[0], 2)}–${fmt(s.at(-1), 2)}×`
+  }
+  if (servers.some((s) => s.name === 'rackboot') && peers.length > 0)
+    out.push(
+      '\n' +
+        summary(
+          'rackboot ÷ best peer',
+          ratios((c) => get('rackboot', c)?.mbps, bestPeer),
+        ),
+    )
+  if (control)
+    out.push(
+      summary(
+        `atftpd ÷ ${CONTROL.name} (the same server twice: what this machine can resolve)`,
+        ratios(
+          (c) => get('atftpd', c)?.mbps,
+          (c) => get(CONTROL.name, c)?.mbps,
+        ),
+      ),
+    )
 
   const windowed = servers.filter((s) => s.windowed).map((s) => s.name)
   const wrows: string[][] = []
