@@ -5,7 +5,11 @@
  * per N and server: nodes ok/failed, time until every node has all its bytes, the physical limit (bytes ÷ link
  * rate) and the ratio to it, and Rackboot's time ÷ the peer's.
  *
- *   npm run bench:storm [-- --nodes 50,200] [-- --link 1gbit] [-- --only rackboot]
+ *   npm run bench:storm [-- --nodes 50,200] [-- --link 1gbit] [-- --only rackboot] [-- --control]
+ *
+ * `--control` also runs the peer stack a second time ("dnsmasq+nginx-again") in every round, as if it were
+ * another server: the peer's time ÷ its own second run is what this machine resolves, the yardstick for
+ * reading Rackboot ÷ peer near 1.00.
  *
  * Root, Linux; namespaces rbst-*, addresses 198.19.64.0/22. Build the CLI first (npm run build:node).
  */
@@ -44,8 +48,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     /** Print where the time goes: link use, server and simulator CPU per 100 ms, stage starts (storm-trace.ts). */
     trace: { type: 'boolean', default: false },
+    /** Also run the peer stack a second time per round (see the top). */
+    control: { type: 'boolean', default: false },
   },
 })
+
+const PEER = 'dnsmasq+nginx'
+const CONTROL = `${PEER}-again`
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const SELF = [process.execPath, path.join(ROOT, 'bin/rackboot.js')]
@@ -201,7 +210,7 @@ function prefixMask(len: number): string {
 
 async function main(): Promise<void> {
   const counts = args.nodes.split(',').map(Number)
-  const servers = (args.only ?? 'rackboot,dnsmasq+nginx').split(',')
+  const servers = [...(args.only ?? `rackboot,${PEER}`).split(','), ...(args.control ? [CONTROL] : [])]
   const started = new Date()
   const rows: Row[] = []
   const rounds = Math.max(1, Number(args.rounds) || 1)
@@ -303,7 +312,14 @@ function report(rows: Row[], started: Date): void {
   )
   const rate = linkBytesPerSecond(args.link)
   const peerOf = (n: number, round: number) =>
-    rows.find((x) => x.n === n && x.round === round && x.server !== 'rackboot')
+    rows.find((x) => x.n === n && x.round === round && x.server === PEER)
+  const control = rows.some((x) => x.server === CONTROL)
+  /** This row's time ÷ the peer's in the same N and round: Rackboot's, or the peer's second run's inverse. */
+  const vsPeer = (row: Row, of: string) => {
+    const peer = peerOf(row.n, row.round)
+    if (row.server !== of || !peer || peer.r.failed > 0 || row.r.failed > 0) return null
+    return of === CONTROL ? peer.r.wallMs / row.r.wallMs : row.r.wallMs / peer.r.wallMs
+  }
   out.push(
     markdownTable(
       [
@@ -322,9 +338,10 @@ function report(rows: Row[], started: Date): void {
         'TFTP p95 s',
         'total p95 s',
         'rackboot ÷ peer',
+        ...(control ? [`peer ÷ ${CONTROL}`] : []),
       ],
-      rows.map(({ n, round, server, r, shaper }) => {
-        const peer = peerOf(n, round)
+      rows.map((row) => {
+        const { n, server, r, shaper } = row
         return [
           String(n),
           server,
@@ -340,11 +357,25 @@ function report(rows: Row[], started: Date): void {
           shaper && rate ? fmt(r.wallMs / 1000 / (shaper.bytes / rate), 3) : '',
           fmt((r.stagesMs.tftp?.p95 ?? 0) / 1000, 2),
           fmt((r.stagesMs.total?.p95 ?? 0) / 1000, 2),
-          server === 'rackboot' && peer && peer.r.failed === 0 ? fmt(r.wallMs / peer.r.wallMs, 2) : '',
+          fmt(vsPeer(row, 'rackboot'), 3).replace('–', ''),
+          ...(control ? [fmt(vsPeer(row, CONTROL), 3).replace('–', '')] : []),
         ]
       }),
     ),
   )
+  for (const n of new Set(rows.map((x) => x.n))) {
+    const list = (of: string) =>
+      rows
+        .filter((x) => x.n === n)
+        .map((x) => vsPeer(x, of))
+        .filter((v): v is number => v !== null)
+        .map((v) => fmt(v, 3))
+        .join(', ')
+    out.push(
+      `\nN=${n}: rackboot ÷ peer per round ${list('rackboot') || '–'}` +
+        (control ? `; peer ÷ its own second run (what this machine resolves) ${list(CONTROL) || '–'}` : ''),
+    )
+  }
   out.push(
     `\nshaper GB: bytes the ${args.link} tbf let through (every frame with its headers, retransmissions included); × shaper limit: time ÷ (those bytes ÷ rate), 1.000 = the link never idle.`,
   )
