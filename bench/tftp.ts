@@ -416,7 +416,7 @@ function report(
           ? `FAIL ${r.failed}/${r.checksumErrors}`
           : `${fmt(r.mbps)}${r.reused ? '*' : ''}`
   const main = cells.filter((c) => !c.shaped)
-  /** Numeric a ÷ b per cell where both verified every transfer (reused lock-step values are left out). */
+  /** a ÷ b per cell, as the table shows them; a cell where either side has no figure is left out. */
   const ratios = (a: (c: Cell) => number | null | undefined, b: (c: Cell) => number | null | undefined) =>
     main.flatMap((c) => {
       const x = a(c)
