@@ -4,11 +4,16 @@
  * checked. Prints MB/s per cell and server, Rackboot's ratio to the best peer, windowsize vs lock-step, and a
  * 1 Gbit/s shaped cell.
  *
+ * Every server is up at once, each on its own address, and each cell runs for all of them back to back before
+ * the next cell, so a shared machine's drifting load meets every server's same cell alike; `--sequential` runs
+ * each server through all its cells in turn instead (how the results before session 7 were measured).
+ *
  * `--control` also runs a second, identical atftpd ("atftpd-again") as if it were another server. It is not a
  * peer (never the "best peer"); the report gives atftpd ÷ atftpd-again per cell: what the same server scores
  * against itself is the bench's resolution on this machine, the yardstick for reading any ratio near 1.0×.
  *
- *   npm run bench:tftp [-- --quick] [-- --cpu-prof DIR] [-- --only rackboot,atftpd] [-- --control] [-- --prefix rbbt --subnet 198.18.40]
+ *   npm run bench:tftp [-- --quick] [-- --cpu-prof DIR] [-- --only rackboot,atftpd] [-- --control] [-- --sequential]
+ *                      [-- --prefix rbbt --subnet 198.18.40]
  */
 import { randomBytes } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -36,6 +41,8 @@ const { values: args } = parseArgs({
     'rackboot-workers': { type: 'string' },
     /** Also run atftpd a second time as "atftpd-again": the same server against itself (see the top). */
     control: { type: 'boolean', default: false },
+    /** Each server in turn through all its cells (the old way), instead of cell by cell (see runInterleaved). */
+    sequential: { type: 'boolean', default: false },
   },
 })
 
@@ -50,13 +57,14 @@ interface Server {
   name: string
   /** Grants RFC 7440 windowsize; the others answer lock-step whatever the client asks. */
   windowed: boolean
-  start(net: BenchNet, root: string, cleanup: Cleanup): Promise<Daemon>
+  /** Starts it in the server namespace, on `addr` port 69. */
+  start(net: BenchNet, root: string, cleanup: Cleanup, addr: string): Promise<Daemon>
 }
 
-const udp69 = (net: BenchNet) => () => listening(net.srv, 'udp', 69)
+const udp69 = (net: BenchNet, addr: string) => () => listening(net.srv, 'udp', 69, addr)
 
 /** atftpd 0.8 (RFC 7440 windowsize), unpacked from Debian's package (see the tool check in prepare()). */
-function startAtftpd(net: BenchNet, root: string, cleanup: Cleanup): Promise<Daemon> {
+function startAtftpd(net: BenchNet, root: string, cleanup: Cleanup, addr: string): Promise<Daemon> {
   return startDaemon(
     'atftpd',
     inNs(net.srv, [
@@ -66,7 +74,7 @@ function startAtftpd(net: BenchNet, root: string, cleanup: Cleanup): Promise<Dae
       '--port',
       '69',
       '--bind-address',
-      net.srvAddr,
+      addr,
       '--maxthread',
       '256',
       '--retry-timeout',
@@ -77,7 +85,7 @@ function startAtftpd(net: BenchNet, root: string, cleanup: Cleanup): Promise<Dae
       'nobody.nogroup',
       root,
     ]),
-    { ready: udp69(net), readyTimeoutMs: 10_000, cleanup },
+    { ready: udp69(net, addr), readyTimeoutMs: 10_000, cleanup },
   )
 }
 
@@ -88,12 +96,12 @@ const SERVERS: Server[] = [
   {
     name: 'rackboot',
     windowed: true,
-    start: (net, root, cleanup) =>
+    start: (net, root, cleanup, addr) =>
       startOurServer(
         net.srv,
         [
           '--host',
-          net.srvAddr,
+          addr,
           '--tftp-root',
           root,
           '--tftp-port',
@@ -111,17 +119,17 @@ const SERVERS: Server[] = [
   {
     name: 'tftpd-hpa',
     windowed: false,
-    start: (net, root, cleanup) =>
+    start: (net, root, cleanup, addr) =>
       startDaemon(
         'tftpd-hpa',
-        inNs(net.srv, ['/usr/sbin/in.tftpd', '-L', '-u', 'tftp', '-s', root, '-a', `${net.srvAddr}:69`]),
-        { ready: udp69(net), readyTimeoutMs: 10_000, cleanup },
+        inNs(net.srv, ['/usr/sbin/in.tftpd', '-L', '-u', 'tftp', '-s', root, '-a', `${addr}:69`]),
+        { ready: udp69(net, addr), readyTimeoutMs: 10_000, cleanup },
       ),
   },
   {
     name: 'dnsmasq',
     windowed: false,
-    start: (net, root, cleanup) =>
+    start: (net, root, cleanup, addr) =>
       startDaemon(
         'dnsmasq',
         inNs(net.srv, [
@@ -133,11 +141,11 @@ const SERVERS: Server[] = [
           '--enable-tftp',
           `--tftp-root=${root}`,
           '--tftp-max=256',
-          `--listen-address=${net.srvAddr}`,
+          `--listen-address=${addr}`,
           '--bind-interfaces',
           '--log-facility=-',
         ]),
-        { ready: udp69(net), readyTimeoutMs: 10_000, cleanup },
+        { ready: udp69(net, addr), readyTimeoutMs: 10_000, cleanup },
       ),
   },
 ]
@@ -194,6 +202,7 @@ const cellKey = (c: Cell) => `${c.file} c${c.conc} b${c.blksize} w${c.ws}${c.sha
 
 async function runCell(
   net: BenchNet,
+  addr: string,
   c: Cell,
   outDir: string,
   expected: Map<string, { size: number; sha: string }>,
@@ -206,19 +215,7 @@ async function runCell(
     for (let r = 0; r < c.reps; r++) {
       const out = path.join(outDir, `s${slot}-r${r}`)
       const res = await run(
-        inNs(net.cli, [
-          'atftp',
-          '--tftp-timeout',
-          '1',
-          ...opts,
-          '-g',
-          '-r',
-          c.file,
-          '-l',
-          out,
-          net.srvAddr,
-          '69',
-        ]),
+        inNs(net.cli, ['atftp', '--tftp-timeout', '1', ...opts, '-g', '-r', c.file, '-l', out, addr, '69']),
         { timeoutMs: perTransferMs },
       )
       outputs.push({ file: out, failed: res.code !== 0 || res.timedOut })
@@ -293,54 +290,117 @@ const WARMUP: Cell[] = [
 
 const TBF = ['tbf', 'rate', '1gbit', 'burst', '256kb', 'latency', '50ms']
 
-/** One server, started fresh, through every cell once. */
-async function runServer(
+type PerRound = Map<string, Map<string, CellResult[]>>
+
+const record = (results: Map<string, CellResult[]>, key: string, r: CellResult): void => {
+  results.set(key, [...(results.get(key) ?? []), r])
+}
+
+const logCell = (server: Server, key: string, r: CellResult) =>
+  process.stderr.write(
+    `  ${server.name.padEnd(12)} ${key.padEnd(30)} ${fmt(r.mbps).padStart(7)} MB/s  ` +
+      `ok ${r.ok} failed ${r.failed} sha-err ${r.checksumErrors}\n`,
+  )
+
+/**
+ * One cell for one server, recorded in its results: a server without windowsize repeats its lock-step
+ * figure of this round; the shaped cell adds the tbf around the run.
+ */
+async function serverCell(
   f: Fixture,
   server: Server,
-  cells: Cell[],
+  addr: string,
+  c: Cell,
   round: number,
   results: Map<string, CellResult[]>,
 ): Promise<void> {
-  const record = (key: string, r: CellResult) => results.set(key, [...(results.get(key) ?? []), r])
-  if (Date.now() > f.deadline) {
-    for (const c of cells) record(cellKey(c), { ...EMPTY, note: 'budget' })
+  const key = cellKey(c)
+  if (!server.windowed && c.ws > 1 && !c.shaped) {
+    const lockstep = results.get(cellKey({ ...c, ws: 1 }))?.[round]
+    if (lockstep) record(results, key, { ...lockstep, reused: true })
     return
   }
-  const daemon = await server.start(f.net, f.root, f.cleanup)
-  process.stderr.write(`round ${round + 1}: ${server.name} up (pid ${daemon.pid})\n`)
+  if (Date.now() > f.deadline) {
+    record(results, key, { ...EMPTY, note: 'budget' })
+    return
+  }
+  const dev = ['dev', f.net.srvIf, 'root']
+  if (c.shaped) await run(inNs(f.net.srv, ['tc', 'qdisc', 'add', ...dev, ...TBF]), { timeoutMs: 5000 })
   try {
-    // Untimed warm-up, same for every server: a fresh Node process runs its first few thousand packets
-    // unoptimised, which would land on whichever cell happens to come first.
-    for (const w of WARMUP) await runCell(f.net, w, f.outDir, f.expected)
-    for (const c of cells) {
-      const key = cellKey(c)
-      if (!server.windowed && c.ws > 1 && !c.shaped) {
-        const lockstep = results.get(cellKey({ ...c, ws: 1 }))?.[round]
-        if (lockstep) record(key, { ...lockstep, reused: true })
-        continue
-      }
-      if (Date.now() > f.deadline) {
-        record(key, { ...EMPTY, note: 'budget' })
-        continue
-      }
-      const dev = ['dev', f.net.srvIf, 'root']
-      if (c.shaped) await run(inNs(f.net.srv, ['tc', 'qdisc', 'add', ...dev, ...TBF]), { timeoutMs: 5000 })
-      try {
-        const asked = server.windowed || !c.shaped ? c : { ...c, ws: 1 }
-        const r = await runCell(f.net, asked, f.outDir, f.expected)
-        record(key, r)
-        process.stderr.write(
-          `  ${server.name.padEnd(9)} ${key.padEnd(30)} ${fmt(r.mbps).padStart(7)} MB/s  ` +
-            `ok ${r.ok} failed ${r.failed} sha-err ${r.checksumErrors}\n`,
-        )
-      } finally {
-        if (c.shaped) await run(inNs(f.net.srv, ['tc', 'qdisc', 'del', ...dev]), { timeoutMs: 5000 })
-      }
-    }
+    const asked = server.windowed || !c.shaped ? c : { ...c, ws: 1 }
+    const r = await runCell(f.net, addr, asked, f.outDir, f.expected)
+    record(results, key, r)
+    logCell(server, key, r)
   } finally {
-    await daemon.stop()
+    if (c.shaped) await run(inNs(f.net.srv, ['tc', 'qdisc', 'del', ...dev]), { timeoutMs: 5000 })
   }
 }
+
+/** Untimed warm-up, the same for every server: a fresh Node process runs its first packets unoptimised. */
+async function warmUp(f: Fixture, addr: string): Promise<void> {
+  for (const w of WARMUP) await runCell(f.net, addr, w, f.outDir, f.expected)
+}
+
+/** --sequential: each server in turn, started fresh, through every cell (the order rotates per round). */
+async function runSequential(
+  f: Fixture,
+  servers: Server[],
+  cells: Cell[],
+  round: number,
+  perRound: PerRound,
+) {
+  for (let i = 0; i < servers.length; i++) {
+    const server = servers[(i + round) % servers.length]!
+    const results = perRound.get(server.name)!
+    if (Date.now() > f.deadline) {
+      for (const c of cells) record(results, cellKey(c), { ...EMPTY, note: 'budget' })
+      continue
+    }
+    const daemon = await server.start(f.net, f.root, f.cleanup, f.net.srvAddr)
+    process.stderr.write(`round ${round + 1}: ${server.name} up (pid ${daemon.pid})\n`)
+    try {
+      await warmUp(f, f.net.srvAddr)
+      for (const c of cells) await serverCell(f, server, f.net.srvAddr, c, round, results)
+    } finally {
+      await daemon.stop()
+    }
+  }
+}
+
+/**
+ * The default: every server up at once, each on its own address of the server veth, and each cell run for
+ * every server back to back (the order rotating per cell and round) before the next cell. A server's cells
+ * then share the machine's moment with the other servers' same cell, instead of each server's whole run
+ * meeting its own stretch of a shared machine's load. Idle servers wait in poll/epoll.
+ */
+async function runInterleaved(
+  f: Fixture,
+  servers: Server[],
+  cells: Cell[],
+  round: number,
+  perRound: PerRound,
+): Promise<void> {
+  const up: Array<{ server: Server; addr: string; daemon: Daemon }> = []
+  try {
+    for (const [i, server] of servers.entries()) {
+      const addr = serverAddress(f.net, i)
+      const daemon = await server.start(f.net, f.root, f.cleanup, addr)
+      up.push({ server, addr, daemon })
+      process.stderr.write(`round ${round + 1}: ${server.name} up on ${addr} (pid ${daemon.pid})\n`)
+    }
+    for (const u of up) await warmUp(f, u.addr)
+    for (const [ci, c] of cells.entries())
+      for (let i = 0; i < up.length; i++) {
+        const u = up[(i + ci + round) % up.length]!
+        await serverCell(f, u.server, u.addr, c, round, perRound.get(u.server.name)!)
+      }
+  } finally {
+    for (const u of up) await u.daemon.stop()
+  }
+}
+
+/** Server i's address in interleaved runs: <subnet>.(11 + i), added to the server veth by prepare(). */
+const serverAddress = (net: BenchNet, i: number) => `${net.srvAddr.replace(/\.\d+$/, '')}.${11 + i}`
 
 /** Rounds -> one result per cell: median MB/s of the rounds that verified every transfer; counts summed. */
 function aggregate(perRound: Map<string, Map<string, CellResult[]>>): Map<string, Map<string, CellResult>> {
@@ -381,14 +441,18 @@ async function main(): Promise<void> {
   const started = new Date()
   try {
     const f: Fixture = { ...(await prepare(cleanup)), cleanup, deadline }
-    const perRound = new Map<string, Map<string, CellResult[]>>(servers.map((s) => [s.name, new Map()]))
-    for (let round = 0; round < rounds; round++) {
-      // Rotate the order each round so drift in the machine's load does not always favour the same server.
-      for (let i = 0; i < servers.length; i++) {
-        const server = servers[(i + round) % servers.length]!
-        await runServer(f, server, cells, round, perRound.get(server.name)!)
-      }
-    }
+    const perRound: PerRound = new Map(servers.map((s) => [s.name, new Map()]))
+    if (!args.sequential)
+      for (let i = 0; i < servers.length; i++)
+        await run(
+          inNs(f.net.srv, ['ip', 'addr', 'add', `${serverAddress(f.net, i)}/24`, 'dev', f.net.srvIf]),
+          {
+            timeoutMs: 5000,
+          },
+        )
+    for (let round = 0; round < rounds; round++)
+      if (args.sequential) await runSequential(f, servers, cells, round, perRound)
+      else await runInterleaved(f, servers, cells, round, perRound)
     report(servers, cells, aggregate(perRound), skipped, started, rounds)
   } finally {
     await cleanup.run()
@@ -438,7 +502,10 @@ function report(
   )
   out.push(
     `MB/s = bytes of verified transfers ÷ wall time of the cell (1 MB = 10^6 bytes), median of ${rounds} ` +
-      'round(s); servers are restarted each round and the order rotates.',
+      'round(s); servers are restarted each round and the order rotates' +
+      (args.sequential
+        ? ' (--sequential: each server through all its cells in turn).'
+        : '; all servers up at once, each on its own address, every cell run for each server back to back.'),
   )
   const spreads = [...results.values()].flatMap((m) => [...m.values()].filter((r) => !r.reused && r.spread))
   const sorted = spreads.map((r) => r.spread!).sort((a, b) => a - b)

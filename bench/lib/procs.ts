@@ -144,15 +144,22 @@ export class Cleanup {
   }
 }
 
-/** True once something in namespace `ns` listens on `port` (udp or tcp). */
-export async function listening(ns: string, proto: 'udp' | 'tcp', port: number): Promise<boolean> {
+/** True once something in namespace `ns` listens on `port` (udp or tcp), on `address` when one is given. */
+export async function listening(
+  ns: string,
+  proto: 'udp' | 'tcp',
+  port: number,
+  address?: string,
+): Promise<boolean> {
   const r = await run(
     ['ip', 'netns', 'exec', ns, 'ss', '-Hln', proto === 'udp' ? '-u' : '-t', `sport = :${port}`],
     {
       timeoutMs: 5000,
     },
   )
-  return r.code === 0 && r.stdout.trim().length > 0
+  if (r.code !== 0) return false
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '')
+  return address === undefined ? lines.length > 0 : lines.some((l) => l.includes(` ${address}:${port} `))
 }
 
 /** Resident set size of a process in bytes (VmRSS), null once it is gone. */
