@@ -348,7 +348,7 @@ async function runSequential(
   cells: Cell[],
   round: number,
   perRound: PerRound,
-) {
+): Promise<void> {
   for (let i = 0; i < servers.length; i++) {
     const server = servers[(i + round) % servers.length]!
     const results = perRound.get(server.name)!
@@ -399,7 +399,7 @@ async function runInterleaved(
   }
 }
 
-/** Server i's address in interleaved runs: <subnet>.(11 + i), added to the server veth by prepare(). */
+/** Server i's address in interleaved runs: <subnet>.(11 + i), added to the server veth by main(). */
 const serverAddress = (net: BenchNet, i: number) => `${net.srvAddr.replace(/\.\d+$/, '')}.${11 + i}`
 
 /** Rounds -> one result per cell: median MB/s of the rounds that verified every transfer; counts summed. */
