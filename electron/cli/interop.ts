@@ -165,8 +165,14 @@ async function writeOut<T>(dir: string, write: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Names for one summary line: all of a short list; of a long one the first few and how many more. */
+export function nameList(names: string[], max = 12): string {
+  if (names.length <= max) return names.join(', ')
+  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`
+}
+
 function formatNodeImport(r: NodeImportOutcome): string {
-  const names = (list: { name: string }[]) => list.map((x) => x.name).join(', ')
+  const names = (list: { name: string }[]) => nameList(list.map((x) => x.name))
   const n = r.nodes.length
   const lines = [
     `${r.dryRun ? 'dry run, nothing saved: would import' : 'imported'} ${n} node${n === 1 ? '' : 's'}${n > 0 ? ` (${names(r.nodes)})` : ''}`,
@@ -175,7 +181,7 @@ function formatNodeImport(r: NodeImportOutcome): string {
     lines.push(`${r.dryRun ? 'would create' : 'created'} ${r.racks.length} rack(s): ${names(r.racks)}`)
   if (r.replaced.length > 0)
     lines.push(
-      `${r.dryRun ? 'would replace' : 'replaced'} ${r.replaced.length} node(s): ${r.replaced.join(', ')}`,
+      `${r.dryRun ? 'would replace' : 'replaced'} ${r.replaced.length} node(s): ${nameList(r.replaced)}`,
     )
   if (r.warnings.length > 0) lines.push(`${r.warnings.length} warning(s) above`)
   return lines.join('\n') + '\n'

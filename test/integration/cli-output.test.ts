@@ -41,6 +41,10 @@ describe('CLI output through a slow pipe', () => {
     writeFileSync(join(dir, 'nodes.conf'), conf.join('\n') + '\n')
     const imported = rackboot(['import', 'warewulf', join(dir, 'nodes.conf'), '--data-dir', dataDir])
     expect(imported.status, imported.stderr).toBe(0)
+    // The summary names a few nodes and racks, not all 1500 and 38.
+    expect(imported.stdout).toMatch(
+      /^imported 1500 nodes \(n0001, .* and 1488 more\)\ncreated 38 rack\(s\): .* and 26 more\n$/,
+    )
 
     const { status, out, err } = readSlowly(['nodes', 'list', '--json', '--data-dir', dataDir], 1)
     expect(status, err).toBe(0)
