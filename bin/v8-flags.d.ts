@@ -1,0 +1,2 @@
+/** See v8-flags.js. */
+export function v8FlagsFor(args: readonly string[]): string[]
