@@ -498,6 +498,22 @@ describe('updateLater', () => {
     await s.close()
   })
 
+  it('commits on its own within laterCommitMs, not at the group commit delay; a group commit takes it along', async () => {
+    const s = await open({ groupCommitMs: 10, laterCommitMs: 60_000 })
+    s.updateLater('domain', (d) => void (d.settings.domain = 'later.lab'))
+    await new Promise((r) => setTimeout(r, 100)) // ten group-commit delays
+    expect(s.data.settings.domain).not.toBe('later.lab')
+    s.updateSoon((d) => void (d.settings.dns = ['198.18.0.53']))
+    await vi.waitFor(async () => expect((await onDisk()).settings.domain).toBe('later.lab'))
+    expect((await onDisk()).settings.dns).toEqual(['198.18.0.53'])
+    await s.close()
+
+    const t = await open({ groupCommitMs: 60_000, laterCommitMs: 20 })
+    t.updateLater('domain', (d) => void (d.settings.domain = 'alone.lab'))
+    await vi.waitFor(async () => expect((await onDisk()).settings.domain).toBe('alone.lab'))
+    await t.close()
+  })
+
   it('applies a refused batch change by change: the valid ones stay, the refused one is logged', async () => {
     const s = await open({ groupCommitMs: 60_000 })
     s.updateLater('ok', (d) => void (d.settings.domain = 'later.lab'))

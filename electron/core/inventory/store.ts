@@ -38,6 +38,11 @@ export interface StoreOptions {
   now?: () => Date
   /** Longest delay between an updateSoon() and its write. Default 200 ms. */
   groupCommitMs?: number
+  /**
+   * Longest delay between an updateLater() and its write, unless an updateSoon() group commit or a flush
+   * carries it sooner. Default 2 s.
+   */
+  laterCommitMs?: number
   /** Minimum time between refreshes of db.json.bak while running. Default 10 minutes. */
   backupIntervalMs?: number
 }
@@ -59,6 +64,8 @@ export class Store {
   private changes = 0
   private written = 0
   private timer: NodeJS.Timeout | null = null
+  /** The updateLater commit (laterCommitMs); an earlier group commit takes the later changes along. */
+  private laterTimer: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
   /** updateLater changes not applied yet, one per key (the newest wins). */
   private readonly later = new Map<string, (draft: Db) => void>()
@@ -69,6 +76,7 @@ export class Store {
     private readonly lock: DirLock,
     private readonly logger: Logger,
     private readonly groupCommitMs: number,
+    private readonly laterCommitMs: number,
     paths: { dataDir: string; file: string; backupFile: string },
     openedAs: LoadOutcome,
   ) {
@@ -118,7 +126,16 @@ export class Store {
       })
       adapter.setKnownState(loaded.onDisk, loaded.backedUp)
       const paths = { dataDir, file, backupFile }
-      return new Store(adapter, loaded.db, lock, logger, options.groupCommitMs ?? 200, paths, loaded.outcome)
+      return new Store(
+        adapter,
+        loaded.db,
+        lock,
+        logger,
+        options.groupCommitMs ?? 200,
+        options.laterCommitMs ?? 2000,
+        paths,
+        loaded.outcome,
+      )
     } catch (e) {
       await lock.release()
       if (e instanceof RackbootError) throw e
@@ -170,19 +187,23 @@ export class Store {
   }
 
   private schedule(): void {
-    this.timer ??= setTimeout(() => {
-      this.timer = null
-      this.applyLater()
-      this.enqueue(() => this.writePending()).catch((e: unknown) =>
-        this.logger.error(
-          `group commit failed: ${errorMessage(e)}; the changes stay in memory and are retried at the next write`,
-        ),
-      )
-    }, this.groupCommitMs)
+    this.timer ??= setTimeout(() => this.groupCommit(), this.groupCommitMs)
+  }
+
+  private groupCommit(): void {
+    this.clearTimer()
+    this.applyLater()
+    this.enqueue(() => this.writePending()).catch((e: unknown) =>
+      this.logger.error(
+        `group commit failed: ${errorMessage(e)}; the changes stay in memory and are retried at the next write`,
+      ),
+    )
   }
 
   /** Applies every pending updateLater change in one copy (or one by one when the batch is refused). */
   private applyLater(): void {
+    if (this.laterTimer !== null) clearTimeout(this.laterTimer)
+    this.laterTimer = null
     if (this.later.size === 0) return
     const pending = [...this.later.values()]
     this.later.clear()
@@ -202,18 +223,21 @@ export class Store {
 
   /**
    * Deferred group commit, for facts a hot path notices about a record that nobody waits to read (a node's
-   * SMBIOS UUID seen in a DISCOVER, its agent's state): applied together with every other pending `later`
-   * change in ONE validated copy when the group commit runs (within groupCommitMs), then written. Not visible
-   * in `data` until then. Why: each update copies and validates the whole db, so a 200-node boot storm doing
-   * one updateSoon per DISCOVER spent ~2 s of the event loop (O(nodes²)) while every DHCP reply waited behind
-   * it. One pending change per `key` (the newest replaces the older), so a flood cannot grow the queue past
-   * the keys the caller has. A batch the schema refuses is retried change by change; refused ones are logged.
+   * SMBIOS UUID seen in a DISCOVER): applied together with every other pending `later` change in ONE validated
+   * copy, then written, within laterCommitMs (2 s), or sooner with the next updateSoon's group commit or a
+   * flush. Not visible in `data` until then. Why: each update copies and validates the whole db, so a 200-node
+   * boot storm doing one updateSoon per DISCOVER spent ~2 s of the event loop (O(nodes²)) while every DHCP
+   * reply waited behind it; committed every 200 ms, the storm's first second still spent ~60 ms of it
+   * validating copies (--cpu-prof, bench/RESULTS.md session 8). One pending change per `key` (the newest
+   * replaces the older), so a flood cannot grow the queue past the keys the caller has. A batch the schema
+   * refuses is retried change by change; refused ones are logged. A crash loses the facts of the last
+   * laterCommitMs: the next DISCOVER tells them again.
    */
   updateLater(key: string, mutate: (draft: Db) => void): void {
     this.assertOpen()
     this.later.delete(key)
     this.later.set(key, mutate)
-    this.schedule()
+    this.laterTimer ??= setTimeout(() => this.groupCommit(), this.laterCommitMs)
   }
 
   /** Writes any pending group commit now; rejects if that write fails. */
