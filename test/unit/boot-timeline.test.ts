@@ -245,6 +245,36 @@ describe('boot timeline recorder', () => {
     }
   })
 
+  it('in a storm (16 machines with unsaved changes) milestones wait the routine two seconds too', async () => {
+    const { r, dir } = recorder(() => 5)
+    const applied = () => (r as unknown as { queue: Promise<void> }).queue
+    const macs = Array.from({ length: 16 }, (_, i) => `52:54:00:1e:01:${i.toString(16).padStart(2, '0')}`)
+    const onDisk = async () =>
+      (await Promise.all(macs.map((m) => readLatestBoot(dir, m)))).filter((b) => b !== null).length
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      // 15 DISCOVERs: a milestone each, written a quarter second on as before.
+      for (const mac of macs.slice(0, 15))
+        r.record(ev(0, 'dhcp', 'discover', { mac, node: null, clientType: 'BIOS PXE' }))
+      await applied()
+      await vi.advanceTimersByTimeAsync(250)
+      await applied()
+      expect(await onDisk()).toBe(15)
+      // Then 16 at once with unsaved milestones (the 15 again, and a 16th machine): the next write is 2 s on.
+      for (const mac of macs) r.record(ev(1, 'tftp', 'start', { mac, node: null, detail: 'undionly.kpxe' }))
+      r.record(ev(1, 'dhcp', 'discover', { mac: macs[15]!, node: null, clientType: 'BIOS PXE' }))
+      await applied()
+      await vi.advanceTimersByTimeAsync(250)
+      await applied()
+      expect(await onDisk()).toBe(15)
+      await vi.advanceTimersByTimeAsync(1750)
+      await applied()
+      expect(await onDisk()).toBe(16)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it("an agent whose 'up' report was lost is up at its first heartbeat (a NIC that came up late)", async () => {
     const { r } = recorder(() => 100)
     const boot = uefiBoot().filter((e) => !(e.stage === 'agent' && e.step === 'up'))

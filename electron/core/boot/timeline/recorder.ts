@@ -38,6 +38,12 @@ export interface TimelineRecorderOptions {
 const PROGRESS_SAVE_MS = 2_000
 /** New milestones and first bytes are written within this: a storm's saves come in batches. */
 const MILESTONE_SAVE_MS = 250
+/**
+ * Machines with unsaved changes from which a storm is under way: milestones then wait PROGRESS_SAVE_MS too.
+ * In a 200-node storm's first second the saves were still the largest share of the main thread (~70 ms of
+ * ~770, --cpu-prof, bench/RESULTS.md session 8), taken from the DHCP, TFTP and HTTP replies of that second.
+ */
+const STORM_DIRTY = 16
 /** Machines followed in memory at once; the oldest is dropped (its file stays) beyond this. */
 const MAX_TRACKED = 4096
 
@@ -81,6 +87,11 @@ export class TimelineRecorder {
   private dirtyDue = 0
   /** MACs whose directory exists (made or seen this run): one mkdir per machine, not per save. */
   private readonly dirsMade = new Set<string>()
+  /**
+   * The MAC directories there were at start (one readdir, on first use). A machine without one has no boot
+   * to continue and none to prune: its first event costs no directory reads (a storm has hundreds).
+   */
+  private dirsAtStart: Promise<Set<string>> | null = null
 
   constructor(private readonly o: TimelineRecorderOptions) {
     this.now = o.now ?? Date.now
@@ -163,12 +174,13 @@ export class TimelineRecorder {
   }
 
   private async apply(mac: string, e: BootEvent): Promise<void> {
-    let entry = this.current.get(mac) ?? (await this.resume(mac))
+    const onDisk = this.current.has(mac) || (await this.hasDir(mac))
+    let entry = this.current.get(mac) ?? (onDisk ? await this.resume(mac) : undefined)
     if (!entry || startsNewBoot(entry.record, e, this.o.gapMs ?? 15 * 60_000)) {
       // The boot before goes to disk whole before the new one starts.
       if (entry?.dirty) await this.saveEntry(mac, entry)
       entry = { record: newBoot(mac, e.time), savedAt: 0, dirty: false }
-      await this.prune(mac)
+      if (onDisk) await this.prune(mac)
     }
     this.current.delete(mac)
     this.current.set(mac, entry)
@@ -190,7 +202,8 @@ export class TimelineRecorder {
   }
 
   /** Makes sure the dirty entries are written within `ms` (one timer; an earlier deadline replaces a later one). */
-  private saveWithin(ms: number): void {
+  private saveWithin(asked: number): void {
+    const ms = this.dirty.size >= STORM_DIRTY ? Math.max(asked, PROGRESS_SAVE_MS) : asked
     const due = this.now() + ms
     if (this.dirtyTimer && this.dirtyDue <= due) return
     if (this.dirtyTimer) clearTimeout(this.dirtyTimer)
@@ -234,6 +247,16 @@ export class TimelineRecorder {
     if (Date.parse(record.updatedAt) < this.startedAt)
       record.serverRestarts.push(new Date(this.startedAt).toISOString())
     return { record, savedAt: 0, dirty: false }
+  }
+
+  /** Whether the MAC's directory exists: made this run, or there at start. */
+  private async hasDir(mac: string): Promise<boolean> {
+    if (this.dirsMade.has(join(this.o.dir, macKey(mac)))) return true
+    this.dirsAtStart ??= readdir(this.o.dir).then(
+      (names) => new Set(names),
+      () => new Set<string>(),
+    )
+    return (await this.dirsAtStart).has(macKey(mac))
   }
 
   private async save(r: BootRecord): Promise<void> {
