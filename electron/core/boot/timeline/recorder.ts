@@ -39,7 +39,7 @@ const PROGRESS_SAVE_MS = 2_000
 /** New milestones and first bytes are written within this: a storm's saves come in batches. */
 const MILESTONE_SAVE_MS = 250
 /**
- * Machines with unsaved changes from which a storm is under way: milestones then wait PROGRESS_SAVE_MS too.
+ * How many machines with unsaved changes make a storm: from then on milestones too wait PROGRESS_SAVE_MS.
  * In a 200-node storm's first second the saves were still the largest share of the main thread (~70 ms of
  * ~770, --cpu-prof, bench/RESULTS.md session 8), taken from the DHCP, TFTP and HTTP replies of that second.
  */
@@ -58,16 +58,16 @@ interface Entry {
 
 /**
  * Events are applied in order on one promise chain, and written in batches on the same chain: within
- * MILESTONE_SAVE_MS of a new milestone or a transfer's first bytes; within
- * PROGRESS_SAVE_MS of a routine step (an OFFER, a REQUEST, a second DISCOVER, a transfer's start) or progress;
- * and at once by flush() (which every reader through this recorder calls) and for a boot ending badly (an
- * abort, a failure: rare, and what a crash right after must not lose). Saving each of a node's ~18 boot
- * events cost 8–13 ms of CPU per node, ~0.5 s for a 50-node storm, spent in the storm's CPU-bound first second
- * (bench:storm --trace); saving at every milestone was still the largest share of the server's main thread
- * in a 200-node storm's ramp (--cpu-prof), since a node's DHCP, iPXE and script milestones come within
- * milliseconds of each other. A crash loses at most the last MILESTONE_SAVE_MS of a timeline. Only followed
- * machines (see `record`) reach the chain, so a DHCP load of thousands of strangers a second costs a set
- * lookup each and writes nothing.
+ * MILESTONE_SAVE_MS of a new milestone or a transfer's first bytes (PROGRESS_SAVE_MS in a storm, STORM_DIRTY);
+ * within PROGRESS_SAVE_MS of a routine step (an OFFER, a REQUEST, a second DISCOVER, a transfer's start) or
+ * progress; and at once by flush() (which every reader through this recorder calls) and for a boot ending badly (an
+ * abort, a failure: rare, and what a crash right after must not lose). Saving each of a node's ~18 boot events cost
+ * 8–13 ms of CPU per node, ~0.5 s for a 50-node storm, spent in the storm's CPU-bound first second (bench:storm
+ * --trace); saving at every milestone was still the largest share of the server's main thread in a 200-node storm's
+ * ramp (--cpu-prof), since a node's DHCP, iPXE and script milestones come within milliseconds of each other. A
+ * crash loses at most the last MILESTONE_SAVE_MS of a timeline (PROGRESS_SAVE_MS in a storm). Only followed
+ * machines (see `record`) reach the chain, so a DHCP load of thousands of strangers a second costs a set lookup
+ * each and writes nothing.
  */
 export class TimelineRecorder {
   private readonly now: () => number
