@@ -6,7 +6,7 @@
  * the middle and the tail of the storm, and says when HTTP bytes began to flow.
  */
 import { readFileSync } from 'node:fs'
-import { treeCpuSeconds } from './proc-cpu'
+import { cpuReader } from './proc-cpu'
 import type { NodeResult } from '../../electron/core/sim/summary'
 
 export interface TraceSample {
@@ -49,14 +49,14 @@ export function startTraceSampler(o: {
 }): TraceSampler {
   const samples: TraceSample[] = []
   let stopped = false
+  const serverCpuNow = cpuReader(o.serverPids)
+  const clientCpuNow = cpuReader([o.clientPid])
   const loop = (async () => {
     while (!stopped && samples.length < 100_000) {
       const t = Date.now()
       const tx = txBytes(o.netPid, o.iface)
-      const [serverCpu, clientCpu] = await Promise.all([
-        treeCpuSeconds(o.serverPids),
-        treeCpuSeconds([o.clientPid]),
-      ])
+      const serverCpu = await serverCpuNow()
+      const clientCpu = await clientCpuNow()
       if (tx !== null) samples.push({ t, tx, serverCpu, clientCpu })
       await new Promise((r) => setTimeout(r, Math.max(0, o.intervalMs - (Date.now() - t))))
     }
