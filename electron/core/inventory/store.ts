@@ -191,9 +191,7 @@ export class Store {
   }
 
   private groupCommit(): void {
-    this.clearTimer()
-    this.applyLater()
-    this.enqueue(() => this.writePending()).catch((e: unknown) =>
+    this.flush().catch((e: unknown) =>
       this.logger.error(
         `group commit failed: ${errorMessage(e)}; the changes stay in memory and are retried at the next write`,
       ),
@@ -202,8 +200,6 @@ export class Store {
 
   /** Applies every pending updateLater change in one copy (or one by one when the batch is refused). */
   private applyLater(): void {
-    if (this.laterTimer !== null) clearTimeout(this.laterTimer)
-    this.laterTimer = null
     if (this.later.size === 0) return
     const pending = [...this.later.values()]
     this.later.clear()
@@ -242,7 +238,7 @@ export class Store {
 
   /** Writes any pending group commit now; rejects if that write fails. */
   flush(): Promise<void> {
-    this.clearTimer()
+    this.clearTimers()
     this.applyLater()
     return this.enqueue(() => this.writePending())
   }
@@ -259,10 +255,8 @@ export class Store {
   }
 
   private async shutdown(): Promise<void> {
-    this.clearTimer()
-    this.applyLater()
     let failure: unknown = null
-    await this.enqueue(() => this.writePending()).catch((e: unknown) => (failure = e))
+    await this.flush().catch((e: unknown) => (failure = e))
     await this.lock.release()
     this.listeners.clear()
     if (failure !== null)
@@ -326,9 +320,12 @@ export class Store {
     return run
   }
 
-  private clearTimer(): void {
+  /** Both commit timers: whatever runs now (a flush) takes the group commit and the later changes along. */
+  private clearTimers(): void {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
+    if (this.laterTimer !== null) clearTimeout(this.laterTimer)
+    this.laterTimer = null
   }
 
   private assertOpen(): void {
